@@ -1,0 +1,91 @@
+-- Writers of sales record their effect on the rollups as deltas, aggregated per
+-- statement from the transition tables: a COPY of a million rows costs three
+-- hash aggregations and one insert of the groups, not a million upserts.
+--
+-- Why deltas and not upserts into the rollups: an upsert locks the rollup row
+-- until commit, so every writer of a hot key (one agent, one day) would queue
+-- behind the previous one, and two multi-statement transactions that touch the
+-- same keys in different orders would deadlock. An insert into the pending
+-- table, which has no unique key, waits for nobody. fold_daily_sales_stats()
+-- later merges the deltas in a transaction of its own.
+--
+-- One pass over the statement's rows serves all three dimensions: the grouping
+-- sets (day, agent), (day, product) and (day, customer); in each set the other
+-- two ids are null, which is how the dimension is read back.
+
+create or replace function tg_sales__record_stats() returns trigger
+language plpgsql volatile security definer
+set search_path = public, pg_temp
+as $$
+declare
+  zone constant text := stats_time_zone();
+begin
+  if tg_op = 'INSERT' then
+    insert into daily_sales_stats_pending (dimension, day, entity_id, sales_count, total_price)
+    select case when grouping(sales_agent_id) = 0 then 'agent'
+                when grouping(product_id) = 0 then 'product'
+                else 'customer' end,
+           day, coalesce(sales_agent_id, product_id, customer_id), count(*), sum(price)
+    from (select sale_day(created_at, zone) as day, sales_agent_id, product_id, customer_id, price
+          from new_sales) as s
+    group by grouping sets ((day, sales_agent_id), (day, product_id), (day, customer_id));
+
+  elsif tg_op = 'DELETE' then
+    insert into daily_sales_stats_pending (dimension, day, entity_id, sales_count, total_price)
+    select case when grouping(sales_agent_id) = 0 then 'agent'
+                when grouping(product_id) = 0 then 'product'
+                else 'customer' end,
+           day, coalesce(sales_agent_id, product_id, customer_id), -count(*), -sum(price)
+    from (select sale_day(created_at, zone) as day, sales_agent_id, product_id, customer_id, price
+          from old_sales) as s
+    group by grouping sets ((day, sales_agent_id), (day, product_id), (day, customer_id));
+
+  else -- UPDATE: the new rows count in, the old rows count out; keys whose net
+       -- change is nothing (an update of updated_at, say) write no delta.
+    insert into daily_sales_stats_pending (dimension, day, entity_id, sales_count, total_price)
+    select case when grouping(sales_agent_id) = 0 then 'agent'
+                when grouping(product_id) = 0 then 'product'
+                else 'customer' end,
+           day, coalesce(sales_agent_id, product_id, customer_id), sum(sign), sum(amount)
+    from (select sale_day(created_at, zone) as day, sales_agent_id, product_id, customer_id,
+                 1 as sign, price as amount
+          from new_sales
+          union all
+          select sale_day(created_at, zone), sales_agent_id, product_id, customer_id,
+                 -1, -price
+          from old_sales) as s
+    group by grouping sets ((day, sales_agent_id), (day, product_id), (day, customer_id))
+    having sum(sign) <> 0 or sum(amount) <> 0;
+  end if;
+  return null;
+end;
+$$;
+comment on function tg_sales__record_stats() is
+  'AFTER statement trigger on sales: appends the statement''s net effect per (dimension, day, entity) to daily_sales_stats_pending.';
+
+-- TRUNCATE removes every sale, so it removes every rollup, in the same
+-- transaction (a rolled-back TRUNCATE brings both back). TRUNCATE holds an
+-- ACCESS EXCLUSIVE lock on sales, so no writer can add a delta meanwhile.
+create or replace function tg_sales__clear_stats() returns trigger
+language plpgsql volatile security definer
+set search_path = public, pg_temp
+as $$
+begin
+  truncate daily_sales_stats_folded, daily_sales_stats_pending;
+  return null;
+end;
+$$;
+comment on function tg_sales__clear_stats() is
+  'AFTER TRUNCATE trigger on sales: empties the rollups.';
+
+create or replace trigger _500_record_stats_on_insert after insert on sales
+  referencing new table as new_sales
+  for each statement execute function tg_sales__record_stats();
+create or replace trigger _500_record_stats_on_update after update on sales
+  referencing old table as old_sales new table as new_sales
+  for each statement execute function tg_sales__record_stats();
+create or replace trigger _500_record_stats_on_delete after delete on sales
+  referencing old table as old_sales
+  for each statement execute function tg_sales__record_stats();
+create or replace trigger _500_clear_stats_on_truncate after truncate on sales
+  for each statement execute function tg_sales__clear_stats();

@@ -1,0 +1,57 @@
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import { checkConnection } from './connection-check.ts';
+import { startEmbeddedPostgres } from './embedded-postgres.ts';
+
+export interface DatabaseHandle {
+  /** The application database. */
+  readonly url: string;
+  /** A superuser connection to the same server (tests create databases through it). */
+  readonly adminUrl: string;
+  /** Stops the embedded server if this process started it. */
+  close(): Promise<void>;
+}
+
+/** The embedded server's application database. */
+const EMBEDDED_DATABASE = 'tanktop';
+
+/**
+ * DATABASE_URL when set; otherwise the embedded Postgres under .data/, started
+ * (or joined) on demand. Either way the connection is tried once here, so a
+ * bad setting fails at start with a sentence, not at the first query.
+ */
+export async function openDatabase(config: Config, log: Logger): Promise<DatabaseHandle> {
+  if (config.databaseUrl) {
+    await checkConnection(config.databaseUrl);
+    return { url: config.databaseUrl, adminUrl: config.databaseUrl, close: async () => {} };
+  }
+  const server = await startEmbeddedPostgres({ ...config.embeddedPostgres, log });
+  try {
+    await createDatabaseIfMissing(server.adminUrl, EMBEDDED_DATABASE);
+    const url = withDatabase(server.adminUrl, EMBEDDED_DATABASE);
+    await checkConnection(url);
+    return { url, adminUrl: server.adminUrl, close: () => server.stop() };
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+}
+
+export function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${encodeURIComponent(database)}`;
+  return parsed.toString();
+}
+
+export async function createDatabaseIfMissing(adminUrl: string, name: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('select from pg_database where datname = $1', [name]);
+    if (!rowCount) await client.query(`create database ${client.escapeIdentifier(name)}`);
+  } finally {
+    await client.end();
+  }
+}

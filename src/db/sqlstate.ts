@@ -1,0 +1,21 @@
+/** SQLSTATE codes the application reacts to: Postgres's own and ours (TTxxx, raised by sql/). */
+export const SqlState = Object.freeze({
+  uniqueViolation: '23505',
+  foreignKeyViolation: '23503',
+  checkViolation: '23514',
+  notNullViolation: '23502',
+  invalidTextRepresentation: '22P02',
+  numericValueOutOfRange: '22003',
+  invalidDatetimeFormat: '22007',
+  datetimeFieldOverflow: '22008',
+  invalidPassword: '28P01',
+  invalidAuthorization: '28000',
+  unknownDatabase: '3D000',
+  cannotConnectNow: '57P03',
+  deadlockDetected: '40P01',
+  serializationFailure: '40001',
+  /** set_stats_time_zone: not an IANA time zone name. */
+  unknownTimeZone: 'TT001',
+  /** rebuild_daily_sales_stats: from_day after to_day. */
+  emptyRebuildRange: 'TT002',
+});
