@@ -50,10 +50,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   if (running) {
     const owner = await readOwner(files.owner);
     if (owner !== undefined && owner !== process.pid && isAlive(owner)) {
-      log.info({ dataDir, port: running.port, owner }, 'joining the embedded Postgres that another tanktop process runs');
+      log.info({ dataDir, port: running.port, ownerPid: owner }, 'joining the embedded Postgres that another tanktop process runs');
       return { adminUrl: adminUrl(password, running.port), stop: async () => {} };
     }
-    log.warn({ dataDir, pid: running.pid }, 'an embedded Postgres left running by a killed run holds the data directory: stopping it');
+    log.warn({ dataDir, serverPid: running.pid }, 'an embedded Postgres left running by a killed run holds the data directory: stopping it');
     await pgCtl(binaries.pg_ctl, ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '60'], runAs);
   }
 

@@ -29,7 +29,7 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
   const server = await startEmbeddedPostgres({ ...config.embeddedPostgres, log });
   try {
     await createDatabaseIfMissing(server.adminUrl, EMBEDDED_DATABASE);
-    const url = withDatabase(server.adminUrl, EMBEDDED_DATABASE);
+    const url = urlWithDatabase(server.adminUrl, EMBEDDED_DATABASE);
     await checkConnection(url);
     return { url, adminUrl: server.adminUrl, close: () => server.stop() };
   } catch (error) {
@@ -38,7 +38,7 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
   }
 }
 
-export function withDatabase(url: string, database: string): string {
+export function urlWithDatabase(url: string, database: string): string {
   const parsed = new URL(url);
   parsed.pathname = `/${encodeURIComponent(database)}`;
   return parsed.toString();
