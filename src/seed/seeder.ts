@@ -105,7 +105,20 @@ interface Entities {
   customerIds: string[];
 }
 
-function* saleLines(options: SeedOptions, random: Random, entities: Entities): Generator<string> {
+/**
+ * Sale lines as seed() writes them (CSV: customer_id, product_id,
+ * sales_agent_id, price, created_at, updated_at), for entities already in a
+ * database: bench/ingest.ts feeds the same bytes to two databases. The random
+ * stream starts afresh from options.seed (seed() first spends some of it on
+ * product prices), so the sales follow seed()'s distribution, not its exact rows.
+ */
+export function saleCsvLines(
+  options: Pick<SeedOptions, 'sales' | 'days' | 'seed' | 'endDay'>, entities: Entities,
+): Generator<string> {
+  return saleLines(options, seededRandom(options.seed), entities);
+}
+
+function* saleLines(options: Pick<SeedOptions, 'sales' | 'days' | 'endDay'>, random: Random, entities: Entities): Generator<string> {
   const pickAgent = weightedSampler(zipfWeights(entities.agentIds.length, 1.1, random), random);
   const pickProduct = weightedSampler(zipfWeights(entities.productIds.length, 1.0, random), random);
   const pickCustomer = weightedSampler(zipfWeights(entities.customerIds.length, 0.8, random), random);

@@ -1,0 +1,83 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import pg from 'pg';
+import t from 'tap';
+import { DatabaseUnavailableError } from '../../src/db/connection-check.ts';
+import { startEmbeddedPostgres } from '../../src/db/embedded-postgres.ts';
+import { testLog } from '../helpers/database.ts';
+
+const projectRoot = path.resolve(import.meta.dirname, '../..');
+// Under the project: the postgres system user must be able to reach it (not /root, not a private /tmp).
+const dataDir = path.join(projectRoot, '.data', `test-embedded-${process.pid}`);
+t.teardown(() => rm(dataDir, { recursive: true, force: true }).then(() => rm(`${dataDir}.password`, { force: true })).then(() => rm(`${dataDir}.owner`, { force: true })));
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function answers(adminUrl: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+function holdServer(port: number) {
+  const child = spawn(process.execPath, [path.join(projectRoot, 'test/helpers/hold-embedded-postgres.ts'), dataDir, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
+    child.on('exit', (code) => reject(new Error(`holder exited with ${code}`)));
+  });
+  return { child, ready };
+}
+
+t.test('a port taken by another program is one clear sentence', async (t) => {
+  const blocker = net.createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise((resolve) => blocker.close(resolve)));
+  const { port } = blocker.address() as net.AddressInfo;
+  await t.rejects(startEmbeddedPostgres({ dataDir, port, log: testLog }), new DatabaseUnavailableError(
+    `port ${port} is already in use by another program, so the embedded Postgres cannot start there; set EMBEDDED_PG_PORT to a free port, or DATABASE_URL to use an existing Postgres`));
+});
+
+t.test('a server left running by a killed run is detected, stopped and started afresh', async (t) => {
+  const port = await freePort();
+  const { child, ready } = holdServer(port);
+  await ready;
+  child.kill('SIGKILL'); // as if the terminal was closed: Postgres keeps running, owner gone
+  await new Promise((resolve) => child.on('exit', resolve));
+  t.ok(existsSync(path.join(dataDir, 'postmaster.pid')), 'the orphaned server still holds the data directory');
+
+  const server = await startEmbeddedPostgres({ dataDir, port, log: testLog });
+  t.ok(await answers(server.adminUrl), 'started again and answering');
+  await server.stop();
+  t.notOk(existsSync(path.join(dataDir, 'postmaster.pid')), 'stop leaves no server behind');
+  t.notOk(await answers(server.adminUrl), 'and nothing answers any more');
+});
+
+t.test('a server another live process runs is shared, not stopped', async (t) => {
+  const port = await freePort();
+  const { child, ready } = holdServer(port);
+  await ready;
+  const shared = await startEmbeddedPostgres({ dataDir, port, log: testLog });
+  t.ok(await answers(shared.adminUrl));
+  await shared.stop();
+  t.ok(await answers(shared.adminUrl), 'still running for its owner');
+  child.kill('SIGTERM');
+  await new Promise((resolve) => child.on('exit', resolve));
+  t.notOk(await answers(shared.adminUrl), 'its owner stopped it');
+});
