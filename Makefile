@@ -1,0 +1,37 @@
+# The two commands: `make start` and `make test`. Everything else is a helper.
+# npm scripts run on the project's own Node 24 (the node@24 devDependency).
+
+SHELL := /bin/bash
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+
+.PHONY: start test install typecheck bench-ingest clean-data help
+
+help:
+	@echo "make start         install what is missing, start Postgres (embedded unless DATABASE_URL), migrate, seed a demo, serve"
+	@echo "make test          run the test suite (embedded Postgres unless DATABASE_URL)"
+	@echo "make typecheck     type-check with tsc"
+	@echo "make bench-ingest  run the ingest benchmark (minutes; not part of the tests)"
+	@echo "make clean-data    delete the embedded Postgres data under .data/"
+
+# Installs when package.json or the lock file changed since the last install.
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 20 or newer (it brings npm)"; exit 1; }
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: node_modules/.installed
+
+start: install
+	npm run start
+
+test: install
+	npm test
+
+typecheck: install
+	npm run typecheck
+
+bench-ingest: install
+	npm run bench:ingest
+
+clean-data:
+	rm -rf .data
