@@ -55,18 +55,19 @@ t.test('migrations go all the way down and up again, leaving nothing behind', as
   t.equal(rows[0].n, 0, 'the rollups work after down and up');
 });
 
-t.test('undoing only the rollup migration keeps the sales tables, and up restores the rollups', async (t) => {
+t.test('undoing the migrations down to the rollups keeps the sales tables, and up restores the rollups', async (t) => {
   const { url } = await emptyDatabase(t);
-  await migrate(url, 'up', testLog);
-  const [undone] = await migrate(url, 'down', testLog);
-  t.match(undone, /daily-sales-stats$/);
+  const applied = await migrate(url, 'up', testLog);
+  const rollups = applied.findIndex((name) => name.endsWith('_daily-sales-stats'));
+  const undone = await migrate(url, 'down', testLog, applied.length - rollups);
+  t.match(undone.at(-1), /_daily-sales-stats$/, 'the rollup migration was the last one undone');
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   t.teardown(() => client.end());
   const { rows } = await client.query(`select to_regclass('sales') is not null as sales, to_regclass('daily_sales_stats') is null as no_view,
     not exists (select from pg_proc where proname = 'sale_day') as no_functions`);
   t.same(rows[0], { sales: true, no_view: true, no_functions: true });
-  t.match(await migrationStatus(client), { pending: [undone] });
+  t.match(await migrationStatus(client), { pending: [...undone].reverse() });
   await migrate(url, 'up', testLog);
   t.same(await migrationStatus(client), { pending: [], replaceableSqlCurrent: true });
 });
