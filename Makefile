@@ -4,13 +4,15 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: start test install typecheck bench-ingest clean-data help
+.PHONY: start test install typecheck bench-ingest bench-pages test-browser clean-data help
 
 help:
 	@echo "make start         install what is missing, start Postgres (embedded unless DATABASE_URL), migrate, seed a demo, serve"
 	@echo "make test          run the test suite (embedded Postgres unless DATABASE_URL)"
 	@echo "make typecheck     type-check with tsc"
 	@echo "make bench-ingest  run the ingest benchmark (minutes; not part of the tests)"
+	@echo "make bench-pages   run the stats pages benchmark (seeds 1M and 10M sales once; long)"
+	@echo "make test-browser  run only the headless Chromium test of the stats pages"
 	@echo "make clean-data    delete the embedded Postgres data under .data/"
 
 # Installs when package.json or the lock file changed since the last install.
@@ -32,6 +34,12 @@ typecheck: install
 
 bench-ingest: install
 	npm run bench:ingest
+
+bench-pages: install
+	npm run bench:pages
+
+test-browser: install
+	npm run test:browser
 
 clean-data:
 	rm -rf .data

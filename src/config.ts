@@ -11,6 +11,16 @@ export interface Config {
   readonly statsFoldIntervalMs: number;
   /** Sales in the demo data set loaded into an empty database (0: none). */
   readonly demoSales: number;
+  /** Signs the CSRF cookie; when absent, a random key kept in .data/ (development). */
+  readonly sessionSecret: string | undefined;
+  /** Where the development session key is kept when SESSION_SECRET is unset. */
+  readonly sessionSecretFile: string;
+  /** How long a sign-in lasts. */
+  readonly sessionTtlHours: number;
+  /** Failed and successful sign-in attempts allowed per client address and minute. */
+  readonly loginAttemptsPerMinute: number;
+  /** Behind a TLS-terminating proxy: trust X-Forwarded-Proto/-For (cookies become Secure on https). */
+  readonly trustProxy: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -31,6 +41,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     statsFoldIntervalMs: integer(env, 'STATS_FOLD_INTERVAL_MS', 1000, 0, 3_600_000),
     demoSales: integer(env, 'DEMO_SALES', 200_000, 0, 100_000_000),
+    sessionSecret: secret(env, 'SESSION_SECRET'),
+    sessionSecretFile: path.resolve(projectRoot, '.data/session-secret'),
+    sessionTtlHours: integer(env, 'SESSION_TTL_HOURS', 12, 1, 24 * 90),
+    loginAttemptsPerMinute: integer(env, 'LOGIN_ATTEMPTS_PER_MINUTE', 10, 1, 10_000),
+    trustProxy: oneOf(env, 'TRUST_PROXY', 'false', ['true', 'false']) === 'true',
   });
 }
 
@@ -46,6 +61,14 @@ function optionalUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
     if (error instanceof ConfigError) throw error;
     throw new ConfigError(`${name} is not a valid URL (expected postgres://user:password@host:port/database)`);
   }
+  return value;
+}
+
+function secret(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name];
+  if (!value) return undefined;
+  // Cookie signatures are HMACs: a short key can be guessed offline.
+  if (value.length < 32) throw new ConfigError(`${name} must be at least 32 characters long (e.g. openssl rand -base64 32)`);
   return value;
 }
 

@@ -1,10 +1,15 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type pg from 'pg';
+import { installAuth } from '../auth/auth.plugin.ts';
+import { authRoutes } from '../auth/auth.routes.ts';
+import { firstUserHint } from '../auth/first-user-hint.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/kysely.ts';
 import type { Logger } from '../logger.ts';
+import { statsRoutes } from '../stats/stats.routes.ts';
 import { installErrorHandler } from './error-handler.ts';
 import { healthzRoutes } from './healthz.routes.ts';
+import { installViews } from './views.ts';
 
 export interface AppDependencies {
   pool: pg.Pool;
@@ -13,10 +18,14 @@ export interface AppDependencies {
 }
 
 /** The HTTP application, without a listener: the server listens, tests inject. */
-export async function build(config: Config, { pool, log }: AppDependencies): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: log as FastifyBaseLogger });
+export async function build(config: Config, { pool, db, log }: AppDependencies): Promise<FastifyInstance> {
+  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, trustProxy: config.trustProxy });
   installErrorHandler(app);
+  await installViews(app);
+  await installAuth(app, config, pool);
   await app.register(healthzRoutes, { pool });
-  void config; // the stats and order features read their settings from it
+  await app.register(authRoutes, { pool, config });
+  await app.register(statsRoutes, { pool, db });
+  firstUserHint(app, pool);
   return app;
 }

@@ -1,0 +1,182 @@
+/**
+ * `npm run bench:pages`: how fast the stats pages are, and how much faster
+ * than computing the same numbers by GROUP BY over sales.
+ *
+ * For each scale (default 1,000,000 then 10,000,000 sales) a database
+ * tanktop_bench_pages_<sales> is seeded once and reused by later runs. The app
+ * is served on it, signed in, and autocannon (10 connections, 15 s) loads the
+ * 30-day agents, products and customers pages and a 304 revalidation. The
+ * baseline, in the same run: the same page's rows and totals by GROUP BY over
+ * sales, run as SQL only (no rendering, which flatters the baseline), by 10
+ * concurrent connections for the same time. Progress on stderr, results on stdout.
+ */
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { hashPassword } from '../src/auth/password.ts';
+import { loadConfig } from '../src/config.ts';
+import { createDb } from '../src/db/kysely.ts';
+import { migrate } from '../src/db/migrate.ts';
+import { createDatabaseIfMissing, openDatabase, urlWithDatabase } from '../src/db/open-database.ts';
+import { createPool } from '../src/db/pool.ts';
+import { build } from '../src/http/app.ts';
+import { createLogger } from '../src/logger.ts';
+import { progressPrinter } from '../src/seed/progress.ts';
+import { seed } from '../src/seed/seeder.ts';
+import { foldRollups } from '../src/stats/stats-maintenance.repository.ts';
+
+const USAGE = `Usage: npm run bench:pages -- [--sales 1000000,10000000] [--seconds 15] [--connections 10]`;
+const { values } = parseArgs({ options: {
+  sales: { type: 'string', default: '1000000,10000000' }, seconds: { type: 'string', default: '15' },
+  connections: { type: 'string', default: '10' }, help: { type: 'boolean', short: 'h' },
+} });
+if (values.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+const scales = values.sales.split(',').map(Number);
+const seconds = Number(values.seconds);
+const connections = Number(values.connections);
+if (scales.some((n) => !Number.isInteger(n) || n < 1) || !(seconds > 0) || !(connections > 0)) {
+  process.stderr.write(`bench:pages: bad arguments\n${USAGE}\n`);
+  process.exit(2);
+}
+
+/** A fixed last day: the same data and the same 30-day range on every run. */
+const END_DAY = '2025-12-31';
+const FROM = '2025-12-02';
+const PASSWORD = 'bench-password-0123456789';
+const log = createLogger('warn');
+const config = loadConfig({ ...process.env, LOG_LEVEL: 'silent', LOGIN_ATTEMPTS_PER_MINUTE: '10000' });
+const server = await openDatabase(config, log);
+
+interface Result { label: string; scale: number; rps: number; p50: number; p99: number }
+const results: Result[] = [];
+const say = (text: string) => process.stderr.write(`${text}\n`);
+
+try {
+  for (const sales of scales) await runScale(sales);
+  printTable();
+} finally {
+  await server.close();
+}
+
+async function runScale(sales: number): Promise<void> {
+  const name = `tanktop_bench_pages_${sales}`;
+  await createDatabaseIfMissing(server.adminUrl, name);
+  const url = urlWithDatabase(server.adminUrl, name);
+  await migrate(url, 'up', log);
+  const pool = createPool(url, log, { max: 12 });
+  const db = createDb(pool);
+  try {
+    const { rows } = await pool.query<{ n: string }>('select count(*) as n from sales');
+    if (Number(rows[0]!.n) !== sales) {
+      if (Number(rows[0]!.n) !== 0) await pool.query('truncate sales, customers, products, sales_agents restart identity');
+      say(`seeding ${sales.toLocaleString('en')} sales into ${name} (once; later runs reuse it)…`);
+      const progress = progressPrinter();
+      await seed(pool, { sales, agents: 50, products: 2_000, customers: 100_000, days: 365, seed: 42, endDay: END_DAY, append: false },
+        ({ table, done, total }) => progress.update(table, done, total));
+      progress.done('folding and analysing…');
+      await foldRollups(db);
+      await pool.query('vacuum analyze');
+    } else {
+      say(`reusing ${name} (${sales.toLocaleString('en')} sales)`);
+    }
+    await pool.query(`insert into users (name, password_hash) values ('bench', $1) on conflict do nothing`, [await hashPassword(PASSWORD)]);
+
+    const app = await build(config, { pool, db, log });
+    const base = await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const cookie = await signIn(base);
+      const pages = {
+        agents: `/stats/agents?from=${FROM}&to=${END_DAY}`,
+        products: `/stats/products?from=${FROM}&to=${END_DAY}`,
+        customers: `/stats/customers?from=${FROM}&to=${END_DAY}&per_page=50`,
+      };
+      for (const [label, path] of Object.entries(pages)) {
+        results.push({ label: `${label} page`, scale: sales, ...(await load(base + path, { cookie })) });
+      }
+      const first = await fetch(base + pages.agents, { headers: { cookie } });
+      const etag = first.headers.get('etag') ?? '';
+      const check = await fetch(base + pages.agents, { headers: { cookie, 'if-none-match': etag } });
+      if (check.status !== 304) throw new Error(`expected a 304, got ${check.status}`);
+      results.push({ label: 'agents 304', scale: sales, ...(await load(base + pages.agents, { cookie, 'if-none-match': etag })) });
+
+      for (const [label, column] of [['agents', 'sales_agent_id'], ['products', 'product_id'], ['customers', 'customer_id']] as const) {
+        const table = label === 'agents' ? 'sales_agents' : label;
+        results.push({ label: `${label} GROUP BY`, scale: sales, ...(await baseline(pool, table, column)) });
+      }
+    } finally {
+      await app.close();
+    }
+  } finally {
+    await db.destroy().catch(() => {});
+    if (!pool.ended) await pool.end();
+  }
+}
+
+async function signIn(base: string): Promise<string> {
+  const page = await fetch(`${base}/login`);
+  const csrfCookie = page.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const token = /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]!.replaceAll('&#x3D;', '=');
+  const response = await fetch(`${base}/login`, {
+    method: 'POST', redirect: 'manual',
+    headers: { cookie: csrfCookie, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ _csrf: token, name: 'bench', password: PASSWORD }).toString(),
+  });
+  if (response.status !== 303) throw new Error(`sign-in failed: ${response.status}`);
+  return [csrfCookie, ...response.headers.getSetCookie().map((c) => c.split(';')[0])].join('; ');
+}
+
+async function load(url: string, headers: Record<string, string>): Promise<{ rps: number; p50: number; p99: number }> {
+  say(`autocannon ${connections} connections, ${seconds} s: ${url}${headers['if-none-match'] ? ' (If-None-Match)' : ''}`);
+  const result = await autocannon({ url, connections, duration: seconds, headers });
+  if (result.non2xx > 0 && !headers['if-none-match']) throw new Error(`${result.non2xx} responses were not 2xx for ${url}`);
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+}
+
+/** The page's numbers by GROUP BY over sales: its 51 rows (one to tell whether a next page exists) and the range totals. */
+async function baseline(pool: pg.Pool, table: string, column: string): Promise<{ rps: number; p50: number; p99: number }> {
+  const rowsQuery = `
+    select (s.created_at at time zone 'UTC')::date as day, s.${column} as entity_id, n.name, count(*), sum(s.price)
+    from sales s join ${table} n on n.id = s.${column}
+    where s.created_at >= $1::date and s.created_at < $2::date + 1
+    group by 1, 2, 3 order by 1 desc, 2 desc limit 51`;
+  const totalsQuery = `select count(*), sum(price) from sales where created_at >= $1::date and created_at < $2::date + 1`;
+  say(`baseline GROUP BY over sales (${table}), ${connections} connections, ${seconds} s`);
+  const latencies: number[] = [];
+  const until = performance.now() + seconds * 1000;
+  await Promise.all(Array.from({ length: connections }, async () => {
+    do {
+      const started = performance.now();
+      await pool.query(rowsQuery, [FROM, END_DAY]);
+      await pool.query(totalsQuery, [FROM, END_DAY]);
+      latencies.push(performance.now() - started);
+    } while (performance.now() < until);
+  }));
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
+  return { rps: latencies.length / seconds, p50: at(0.5), p99: at(0.99) };
+}
+
+function printTable(): void {
+  const out: string[] = ['', '| scale | case | req/s | p50 ms | p99 ms |', '|---:|---|---:|---:|---:|'];
+  for (const r of results) out.push(`| ${r.scale.toLocaleString('en')} | ${r.label} | ${r.rps.toFixed(1)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} |`);
+  out.push('', 'Ratios (rollup page vs GROUP BY baseline, by p50 latency and by req/s):');
+  for (const scale of scales) {
+    for (const label of ['agents', 'products', 'customers']) {
+      const page = results.find((r) => r.scale === scale && r.label === `${label} page`)!;
+      const group = results.find((r) => r.scale === scale && r.label === `${label} GROUP BY`)!;
+      out.push(`- ${scale.toLocaleString('en')} sales, ${label}: ${(group.p50 / Math.max(page.p50, 0.01)).toFixed(1)}x faster (p50), ${(page.rps / Math.max(group.rps, 0.01)).toFixed(1)}x the throughput`);
+    }
+  }
+  if (scales.length > 1) {
+    const [small, large] = [scales[0]!, scales.at(-1)!];
+    for (const label of ['agents page', 'customers page', 'agents 304']) {
+      const a = results.find((r) => r.scale === small && r.label === label)!;
+      const b = results.find((r) => r.scale === large && r.label === label)!;
+      out.push(`- ${label} p99 at ${large.toLocaleString('en')} vs ${small.toLocaleString('en')} sales: ${(b.p99 / Math.max(a.p99, 0.01)).toFixed(2)}x`);
+    }
+  }
+  process.stdout.write(out.join('\n') + '\n');
+}

@@ -1,0 +1,61 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type pg from 'pg';
+import type { Config } from '../config.ts';
+import { renderPage } from '../http/render.ts';
+import { SESSION_COOKIE, sessionToken } from './auth.plugin.ts';
+import { decoyHash, verifyPassword } from './password.ts';
+import { createSession, deleteSession, findUserForLogin } from './users.repository.ts';
+
+interface LoginBody {
+  name?: unknown;
+  password?: unknown;
+  next?: unknown;
+}
+
+/** Only a path on this site: never //evil.example or https://…, so sign-in cannot be used to redirect away. */
+export function safeNext(next: unknown): string {
+  return typeof next === 'string' && /^\/(?![/\\])/.test(next) ? next : '/';
+}
+
+/** GET/POST /login and POST /logout. Sign-in attempts are rate limited per client address. */
+export const authRoutes: FastifyPluginAsync<{ pool: pg.Pool; config: Config }> = async (app, { pool, config }) => {
+  const showLogin = (request: FastifyRequest, reply: FastifyReply, status: number, problem?: string, name = '') =>
+    renderPage(request, reply.status(status), 'auth/login', {
+      title: 'Sign in', problem, name, next: safeNext((request.query as { next?: unknown }).next ?? (request.body as LoginBody | undefined)?.next),
+    });
+
+  app.get('/login', { config: { public: true } }, async (request, reply) => showLogin(request, reply, 200));
+
+  app.post('/login', {
+    config: { public: true, rateLimit: { max: config.loginAttemptsPerMinute, timeWindow: '1 minute' } },
+    preValidation: app.csrfProtection,
+  }, async (request, reply) => {
+    const body = (request.body ?? {}) as LoginBody;
+    const name = typeof body.name === 'string' ? body.name.trim() : '';
+    const password = typeof body.password === 'string' ? body.password : '';
+    if (!name || !password) return showLogin(request, reply, 400, 'Enter your user name and your password.', name);
+
+    const user = await findUserForLogin(pool, name);
+    // A missing user costs a hash check too, so a wrong name takes as long as a wrong password.
+    const valid = await verifyPassword(password, user?.password_hash ?? (await decoyHash));
+    if (!user || !valid) {
+      request.log.info({ user: name }, 'sign-in refused');
+      return showLogin(request, reply, 401, 'That user name and password do not match.', name);
+    }
+    const token = await createSession(pool, user.id, config.sessionTtlHours);
+    request.log.info({ userId: user.id }, 'signed in');
+    void reply.setCookie(SESSION_COOKIE, token, {
+      httpOnly: true, sameSite: 'lax', path: '/', maxAge: config.sessionTtlHours * 3600,
+      // Secure whenever the client reached us over TLS (directly, or via a trusted proxy).
+      secure: request.protocol === 'https',
+    });
+    return reply.redirect(safeNext(body.next), 303);
+  });
+
+  app.post('/logout', { config: { public: true }, preValidation: app.csrfProtection }, async (request, reply) => {
+    const token = sessionToken(request);
+    if (token) await deleteSession(pool, token);
+    void reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return reply.redirect('/login', 303);
+  });
+};
