@@ -23,6 +23,7 @@ import { copyCsvRows } from '../src/seed/copy-rows.ts';
 import { progressPrinter } from '../src/seed/progress.ts';
 import { seededRandom, type Random } from '../src/seed/random.ts';
 import { saleCsvLines, seed, type SeedOptions } from '../src/seed/seeder.ts';
+import { createFoldStep } from '../src/stats/fold-step.ts';
 
 const USAGE = `Usage: npm run bench:ingest -- [options]
 
@@ -329,6 +330,7 @@ async function startBackgroundFold(url: string): Promise<{ stop(): Promise<FoldC
   client.on('error', () => {});
   await client.connect();
   const calls: FoldCall[] = [];
+  const step = createFoldStep(client); // the service's own step: fold, and vacuum the pending table when due
   const stopping = new AbortController();
   const loop = (async () => {
     const until = performance.now() + MAX_LOOP_MS;
@@ -339,8 +341,8 @@ async function startBackgroundFold(url: string): Promise<{ stop(): Promise<FoldC
         return; // stopped during the pause
       }
       const start = performance.now();
-      const { rows } = await client.query<{ folded: string }>('select fold_daily_sales_stats() as folded');
-      calls.push({ start, end: performance.now(), folded: Number(rows[0]?.folded ?? 0) });
+      const folded = await step();
+      calls.push({ start, end: performance.now(), folded });
     }
   })();
   loop.catch(() => {}); // a failed fold is rethrown by stop(), not reported as unhandled

@@ -21,17 +21,17 @@ language plpgsql volatile security definer
 set search_path = public, pg_temp
 set work_mem = '64MB'
 as $$
-declare
-  zone constant text := stats_time_zone();
 begin
+  -- The zone is joined in (stats_settings has one row) rather than read into
+  -- a variable first: one cached plan a statement instead of an extra query.
   if tg_op = 'INSERT' then
     insert into daily_sales_stats_pending (dimension, day, entity_id, sales_count, total_price)
     select case when grouping(sales_agent_id) = 0 then 'agent'
                 when grouping(product_id) = 0 then 'product'
                 else 'customer' end,
            day, coalesce(sales_agent_id, product_id, customer_id), count(*), sum(price)
-    from (select sale_day(created_at, zone) as day, sales_agent_id, product_id, customer_id, price
-          from new_sales) as s
+    from (select sale_day(n.created_at, z.time_zone) as day, n.sales_agent_id, n.product_id, n.customer_id, n.price
+          from new_sales as n cross join stats_settings as z) as s
     group by grouping sets ((day, sales_agent_id), (day, product_id), (day, customer_id));
 
   elsif tg_op = 'DELETE' then
@@ -40,8 +40,8 @@ begin
                 when grouping(product_id) = 0 then 'product'
                 else 'customer' end,
            day, coalesce(sales_agent_id, product_id, customer_id), -count(*), -sum(price)
-    from (select sale_day(created_at, zone) as day, sales_agent_id, product_id, customer_id, price
-          from old_sales) as s
+    from (select sale_day(o.created_at, z.time_zone) as day, o.sales_agent_id, o.product_id, o.customer_id, o.price
+          from old_sales as o cross join stats_settings as z) as s
     group by grouping sets ((day, sales_agent_id), (day, product_id), (day, customer_id));
 
   else -- UPDATE: the new rows count in, the old rows count out; keys whose net
@@ -51,13 +51,13 @@ begin
                 when grouping(product_id) = 0 then 'product'
                 else 'customer' end,
            day, coalesce(sales_agent_id, product_id, customer_id), sum(sign), sum(amount)
-    from (select sale_day(created_at, zone) as day, sales_agent_id, product_id, customer_id,
-                 1 as sign, price as amount
-          from new_sales
+    from (select sale_day(n.created_at, z.time_zone) as day, n.sales_agent_id, n.product_id, n.customer_id,
+                 1 as sign, n.price as amount
+          from new_sales as n cross join stats_settings as z
           union all
-          select sale_day(created_at, zone), sales_agent_id, product_id, customer_id,
-                 -1, -price
-          from old_sales) as s
+          select sale_day(o.created_at, z.time_zone), o.sales_agent_id, o.product_id, o.customer_id,
+                 -1, -o.price
+          from old_sales as o cross join stats_settings as z) as s
     group by grouping sets ((day, sales_agent_id), (day, product_id), (day, customer_id))
     having sum(sign) <> 0 or sum(amount) <> 0;
   end if;

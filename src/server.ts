@@ -72,7 +72,7 @@ try {
     await pool.query('analyze');
   }
 
-  foldLoop = startFoldLoop(db, config.statsFoldIntervalMs, log);
+  foldLoop = startFoldLoop(pool, config.statsFoldIntervalMs, log);
   app = await build(config, { pool, db, log });
   const address = await app.listen({ host: config.http.host, port: config.http.port });
   process.stdout.write(`\nTanktop is running at ${address}  (health: ${address}/healthz; Ctrl-C stops it)\n\n`);

@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
-import type { Db } from '../db/kysely.ts';
-import { foldRollups } from './stats-maintenance.repository.ts';
+import { createFoldStep, type Queryable } from './fold-step.ts';
 
 export interface FoldLoop {
   stop(): Promise<void>;
@@ -11,13 +10,14 @@ export interface FoldLoop {
  * few pages and reads of daily_sales_stats stay O(rows returned). Correctness
  * never depends on it: the view adds whatever is still pending.
  */
-export function startFoldLoop(db: Db, intervalMs: number, log: Logger): FoldLoop {
+export function startFoldLoop(db: Queryable, intervalMs: number, log: Logger): FoldLoop {
+  const step = createFoldStep(db);
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
 
   const tick = () => {
-    running = foldRollups(db)
+    running = step()
       .then((folded) => {
         if (folded > 0) log.debug({ folded }, 'folded rollup deltas');
       })
