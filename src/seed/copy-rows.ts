@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 
@@ -36,12 +37,8 @@ export async function copyCsvRows(
     if (chunk.length === 0) return;
     const text = chunk.join('\n') + '\n';
     chunk = [];
-    if (!stream.write(text)) {
-      await new Promise<void>((resolve, reject) => {
-        stream.once('drain', resolve);
-        stream.once('error', reject);
-      });
-    }
+    // once() rejects on 'error' and removes its listeners either way.
+    if (!stream.write(text)) await once(stream, 'drain');
     onProgress(copied);
   };
   for (const line of rows) {
