@@ -53,6 +53,8 @@ const server = await openDatabase(config, log);
 interface Latency { rps: number; p50: number; p99: number; serverP50?: number; serverP99?: number }
 interface Result extends Latency { label: string; scale: number }
 const results: Result[] = [];
+/** reply.elapsedTime of every response during the current load. */
+const serverTimes: number[] = [];
 const say = (text: string) => process.stderr.write(`${text}\n`);
 
 try {
@@ -142,9 +144,6 @@ async function signIn(base: string): Promise<string> {
   if (response.status !== 303) throw new Error(`sign-in failed: ${response.status}`);
   return [csrfCookie, ...response.headers.getSetCookie().map((c) => c.split(';')[0])].join('; ');
 }
-
-/** reply.elapsedTime of every response during the current load. */
-const serverTimes: number[] = [];
 
 function percentile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
