@@ -16,6 +16,7 @@ import { ConfigError, loadConfig } from '../src/config.ts';
 import { DatabaseUnavailableError, describeTarget } from '../src/db/connection-check.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { openDatabase, urlWithDatabase } from '../src/db/open-database.ts';
+import { withClient as withOneOffClient } from '../src/db/one-off-client.ts';
 import { createPool } from '../src/db/pool.ts';
 import { SqlState } from '../src/db/sqlstate.ts';
 import { createLogger, type Logger } from '../src/logger.ts';
@@ -200,14 +201,7 @@ function scaled(full: number, scale: number): number {
 // The two databases
 
 async function adminQuery(adminUrl: string, text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  client.on('error', () => {});
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
+  await withOneOffClient(adminUrl, (client) => client.query(text));
 }
 
 async function dropDatabases(adminUrl: string): Promise<void> {

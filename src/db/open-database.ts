@@ -1,7 +1,7 @@
-import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { checkConnection } from './connection-check.ts';
+import { withClient } from './one-off-client.ts';
 import { startEmbeddedPostgres } from './embedded-postgres.ts';
 
 export interface DatabaseHandle {
@@ -45,13 +45,8 @@ export function urlWithDatabase(url: string, database: string): string {
 }
 
 export async function createDatabaseIfMissing(adminUrl: string, name: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  client.on('error', () => {});
-  await client.connect();
-  try {
+  await withClient(adminUrl, async (client) => {
     const { rowCount } = await client.query('select from pg_database where datname = $1', [name]);
     if (!rowCount) await client.query(`create database ${client.escapeIdentifier(name)}`);
-  } finally {
-    await client.end();
-  }
+  });
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Test } from 'tap';
 import { createDb, type Db } from '../../src/db/kysely.ts';
+import { withClient } from '../../src/db/one-off-client.ts';
 import { urlWithDatabase } from '../../src/db/open-database.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -54,12 +55,5 @@ export async function emptyDatabase(t: Test): Promise<{ name: string; url: strin
 }
 
 async function adminQuery(adminUrl: string, text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  client.on('error', () => {});
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
+  await withClient(adminUrl, (client) => client.query(text));
 }
