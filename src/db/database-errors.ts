@@ -42,6 +42,8 @@ export function describeDatabaseError(error: unknown): string | undefined {
     case SqlState.datetimeFieldOverflow:
     case SqlState.numericValueOutOfRange:
       return message;
+    case SqlState.insufficientPrivilege:
+      return `the database user may not do this: ${message}`;
     default:
       return undefined;
   }

@@ -11,6 +11,7 @@ export const SqlState = Object.freeze({
   invalidPassword: '28P01',
   invalidAuthorization: '28000',
   unknownDatabase: '3D000',
+  insufficientPrivilege: '42501',
   cannotConnectNow: '57P03',
   deadlockDetected: '40P01',
   serializationFailure: '40001',
