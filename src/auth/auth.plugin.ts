@@ -3,11 +3,11 @@ import csrf from '@fastify/csrf-protection';
 import formbody from '@fastify/formbody';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type pg from 'pg';
 import type { Config } from '../config.ts';
 import { HttpError } from '../http/http-error.ts';
 import { sessionSecret } from './session-secret.ts';
-import { findSessionUser, type User } from './users.repository.ts';
+import type { SessionCache } from './session-cache.ts';
+import type { User } from './users.repository.ts';
 
 export const SESSION_COOKIE = 'tanktop_session';
 
@@ -30,7 +30,7 @@ declare module 'fastify' {
  * the stylesheet: secure by default, so a new route cannot be forgotten.
  * Not a plugin (it decorates the root instance, for every route).
  */
-export async function installAuth(app: FastifyInstance, config: Config, pool: pg.Pool): Promise<void> {
+export async function installAuth(app: FastifyInstance, config: Config, sessions: SessionCache): Promise<void> {
   await app.register(cookie, { secret: await sessionSecret(config) });
   await app.register(formbody);
   await app.register(csrf, {
@@ -51,7 +51,7 @@ export async function installAuth(app: FastifyInstance, config: Config, pool: pg
     // No route: the 404 page, which shows nothing private.
     if (!route || request.routeOptions.config?.public || publicRoutes.has(route) || route.startsWith('/static/')) return;
     const token = sessionToken(request);
-    request.user = token ? ((await findSessionUser(pool, token)) ?? null) : null;
+    request.user = token ? ((await sessions.find(token)) ?? null) : null;
     if (request.user) return;
     if (request.url.startsWith('/api/')) {
       throw new HttpError(401, 'unauthenticated', 'Sign in first: this API needs a session cookie from /login.');

@@ -4,7 +4,8 @@ import type { Config } from '../config.ts';
 import { renderPage } from '../http/render.ts';
 import { SESSION_COOKIE, sessionToken } from './auth.plugin.ts';
 import { decoyHash, verifyPassword } from './password.ts';
-import { createSession, deleteSession, findUserForLogin } from './users.repository.ts';
+import type { SessionCache } from './session-cache.ts';
+import { createSession, findUserForLogin } from './users.repository.ts';
 
 interface LoginBody {
   name?: unknown;
@@ -18,7 +19,7 @@ export function safeNext(next: unknown): string {
 }
 
 /** GET/POST /login and POST /logout. Sign-in attempts are rate limited per client address. */
-export const authRoutes: FastifyPluginAsync<{ pool: pg.Pool; config: Config }> = async (app, { pool, config }) => {
+export const authRoutes: FastifyPluginAsync<{ pool: pg.Pool; config: Config; sessions: SessionCache }> = async (app, { pool, config, sessions }) => {
   const showLogin = (request: FastifyRequest, reply: FastifyReply, status: number, problem?: string, name = '') =>
     renderPage(request, reply.status(status), 'auth/login', {
       title: 'Sign in', problem, name, next: safeNext((request.query as { next?: unknown }).next ?? (request.body as LoginBody | undefined)?.next),
@@ -54,7 +55,7 @@ export const authRoutes: FastifyPluginAsync<{ pool: pg.Pool; config: Config }> =
 
   app.post('/logout', { config: { public: true }, preValidation: app.csrfProtection }, async (request, reply) => {
     const token = sessionToken(request);
-    if (token) await deleteSession(pool, token);
+    if (token) await sessions.end(token);
     void reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return reply.redirect('/login', 303);
   });

@@ -49,9 +49,18 @@ export function plainMoney(value: string | null | undefined): string {
 const longDay = new Intl.DateTimeFormat('en-GB', { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
 const shortDay = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', timeZone: 'UTC' });
 
+const dayLabels = new Map<string, string>();
+
 /** '2026-03-10' -> 'Tue 10 Mar 2026' (the day is a calendar day: formatted in UTC, never shifted). */
 export function formatDay(day: string): string {
-  return longDay.format(new Date(`${day}T00:00:00Z`)).replace(',', '');
+  // Memoised: Intl formatting showed up in the page profile (every row has a day), and days repeat.
+  let label = dayLabels.get(day);
+  if (label === undefined) {
+    if (dayLabels.size >= 10_000) dayLabels.clear();
+    label = longDay.format(new Date(`${day}T00:00:00Z`)).replace(',', '');
+    dayLabels.set(day, label);
+  }
+  return label;
 }
 
 /** '2026-03-10' -> '10 Mar', for chart axes and pivot headers. */

@@ -87,6 +87,14 @@ t.test('signing out ends the session on the server: the old cookie no longer wor
   t.equal((await h.get('/')).statusCode, 303, 'the same cookie replayed is no session');
 });
 
+t.test('a session ended in the database stops working within the session cache time (2 s)', async (t) => {
+  const h = await harness(t);
+  t.equal((await h.get('/')).statusCode, 200);
+  await h.pool.query('delete from user_sessions');
+  await new Promise((resolve) => setTimeout(resolve, 2_100));
+  t.equal((await h.get('/')).statusCode, 303, 'redirected to the sign-in');
+});
+
 t.test('sign-in attempts are rate limited per address', async (t) => {
   const h = await harness(t, { LOGIN_ATTEMPTS_PER_MINUTE: '3' });
   const codes = [];
