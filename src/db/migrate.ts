@@ -50,7 +50,26 @@ interface SqlFile {
   text: string;
 }
 
-async function readReplaceableSql(): Promise<{ files: SqlFile[]; digest: string }> {
+/**
+ * The files of migrations/ and sql/ as this process found them: read once.
+ * /healthz asks for the status on every probe, and the files only change
+ * with a new release, which restarts the process.
+ */
+let replaceableSqlOnDisk: Promise<{ files: SqlFile[]; digest: string }> | undefined;
+let migrationNamesOnDisk: Promise<string[]> | undefined;
+
+function readReplaceableSql(): Promise<{ files: SqlFile[]; digest: string }> {
+  replaceableSqlOnDisk ??= readReplaceableSqlFiles();
+  return replaceableSqlOnDisk;
+}
+
+function readMigrationNames(): Promise<string[]> {
+  migrationNamesOnDisk ??= readdir(MIGRATIONS_DIR).then((names) =>
+    names.filter((name) => name.endsWith('.sql')).map((name) => name.replace(/\.sql$/, '')));
+  return migrationNamesOnDisk;
+}
+
+async function readReplaceableSqlFiles(): Promise<{ files: SqlFile[]; digest: string }> {
   const names = (await readdir(REPLACEABLE_SQL_DIR)).filter((name) => name.endsWith('.sql')).sort();
   const files = await Promise.all(
     names.map(async (name) => ({ name, text: await readFile(path.join(REPLACEABLE_SQL_DIR, name), 'utf8') })),
@@ -105,7 +124,7 @@ export interface MigrationStatus {
 
 /** What `migrate up` would still do: for /healthz and the CLI. */
 export async function migrationStatus(db: pg.Pool | pg.Client): Promise<MigrationStatus> {
-  const files = (await readdir(MIGRATIONS_DIR)).filter((name) => name.endsWith('.sql')).map((name) => name.replace(/\.sql$/, ''));
+  const files = await readMigrationNames();
   const applied = new Set<string>();
   const { rows: tables } = await db.query<{ present: boolean }>(
     `select to_regclass($1) is not null as present`,
