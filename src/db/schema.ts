@@ -1,4 +1,6 @@
 import type { ColumnType, GeneratedAlways, Insertable, Selectable } from 'kysely';
+import type { EmailTables } from '../email/email.schema.ts';
+import type { OrderTables } from '../orders/orders.schema.ts';
 
 /** bigint ids and counts arrive from pg as strings (they can exceed 2^53). */
 type BigIntString = string;
@@ -52,7 +54,8 @@ export interface StatsSettingsTable {
   time_zone: string;
 }
 
-export interface Database {
+/** Each feature declares its own tables (src/<feature>/<feature>.schema.ts); this joins them. */
+export interface Database extends OrderTables, EmailTables {
   customers: CustomersTable;
   products: ProductsTable;
   sales_agents: SalesAgentsTable;

@@ -1,0 +1,2 @@
+/** Kysely table types of the email outbox. */
+export interface EmailTables {}

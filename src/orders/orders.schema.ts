@@ -1,0 +1,2 @@
+/** Kysely table types of the order workflow (orders, payments, invoices, inbox…). */
+export interface OrderTables {}
