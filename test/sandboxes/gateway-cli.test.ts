@@ -1,0 +1,51 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import path from 'node:path';
+import t from 'tap';
+
+const CLI = path.resolve(import.meta.dirname, '../../src/sandboxes/gateway/cli.ts');
+
+function start(args: string[], env: Record<string, string> = {}): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, [CLI, ...args], { env: { ...process.env, LOG_LEVEL: 'warn', ...env } });
+}
+
+function finished(child: ChildProcessWithoutNullStreams): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+t.test('--help prints the usage and exits 0; a bad port is a usage error (2) or a configuration error (3)', async (t) => {
+  const help = await finished(start(['--help']));
+  t.equal(help.code, 0);
+  t.match(help.stdout, 'Usage: npm run sandbox:gateway');
+  const badFlag = await finished(start(['--port', 'many']));
+  t.equal(badFlag.code, 2);
+  t.match(badFlag.stderr, '--port must be a whole number');
+  const badEnv = await finished(start([], { GATEWAY_SANDBOX_PORT: '70000' }));
+  t.equal(badEnv.code, 3);
+  t.match(badEnv.stderr, 'GATEWAY_SANDBOX_PORT must be a whole number from 0 to 65535, not "70000"');
+});
+
+t.test('the sandbox serves with the webhook URL from the environment and stops cleanly on SIGTERM', async (t) => {
+  const child = start(['--port', '0'], { GATEWAY_SANDBOX_WEBHOOK_URL: 'http://127.0.0.1:3999/hooks' });
+  const done = finished(child);
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let seen = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      seen += chunk;
+      const match = /at (http:\/\/[0-9.]+:\d+)/.exec(seen);
+      if (match) resolve(match[1] as string);
+    });
+    child.on('close', () => reject(new Error(`the sandbox stopped before listening: ${seen}`)));
+  });
+  const settings = await (await fetch(`${url}/_sandbox/config`)).json() as { webhookUrl: string };
+  t.equal(settings.webhookUrl, 'http://127.0.0.1:3999/hooks');
+  child.kill('SIGTERM');
+  const { code } = await done;
+  t.equal(code, 0);
+});
