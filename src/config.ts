@@ -21,6 +21,37 @@ export interface Config {
   readonly loginAttemptsPerMinute: number;
   /** Behind a TLS-terminating proxy: trust X-Forwarded-Proto/-For (cookies become Secure on https). */
   readonly trustProxy: boolean;
+  /** Where people reach the shop: checkout return links are built from it. */
+  readonly publicUrl: string;
+  /** The payment gateway (Stripe, or the gateway sandbox speaking its wire format). */
+  readonly stripe: StripeConfig;
+  /** Outgoing mail. */
+  readonly mail: { readonly smtpUrl: string; readonly from: string };
+  readonly orders: OrdersConfig;
+}
+
+export interface StripeConfig {
+  readonly secretKey: string;
+  readonly webhookSecret: string;
+  /** Another host speaking Stripe's API (the sandbox); undefined: api.stripe.com. */
+  readonly apiBase: string | undefined;
+  /** Per request; kept well below the jobs' expiry (pg-boss may start a second copy of a job that runs past it). */
+  readonly timeoutMs: number;
+}
+
+export interface OrdersConfig {
+  /** How long a checkout session stays payable (Stripe accepts 30 minutes to 24 hours). */
+  readonly checkoutTtlMinutes: number;
+  /** The sales agent of orders without a referral code (a sales_agents row, created on first use). */
+  readonly defaultSalesAgent: string;
+  /** ISO 4217 code, lower case, of a currency with two decimals. */
+  readonly currency: string;
+  /** Orders waiting for their payment this long are checked with the gateway. */
+  readonly reconcileAfterMinutes: number;
+  /** The seller printed on invoices. */
+  readonly sellerName: string;
+  /** Its address, lines separated by `|`. */
+  readonly sellerAddress: readonly string[];
 }
 
 export class ConfigError extends Error {}
@@ -46,7 +77,66 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionTtlHours: integer(env, 'SESSION_TTL_HOURS', 12, 1, 24 * 90),
     loginAttemptsPerMinute: integer(env, 'LOGIN_ATTEMPTS_PER_MINUTE', 10, 1, 10_000),
     trustProxy: oneOf(env, 'TRUST_PROXY', 'false', ['true', 'false']) === 'true',
+    publicUrl: httpUrl(env, 'PUBLIC_URL', 'http://127.0.0.1:3000')!.replace(/\/+$/, ''),
+    stripe: Object.freeze({
+      secretKey: prefixed(env, 'STRIPE_SECRET_KEY', 'sk_test_tanktop_sandbox', ['sk_', 'rk_']),
+      webhookSecret: prefixed(env, 'STRIPE_WEBHOOK_SECRET', 'whsec_tanktop_dev_sandbox_secret', ['whsec_']),
+      apiBase: httpUrl(env, 'STRIPE_API_BASE', undefined),
+      timeoutMs: integer(env, 'STRIPE_TIMEOUT_MS', 5000, 500, 60_000),
+    }),
+    mail: Object.freeze({
+      smtpUrl: smtpUrl(env, 'SMTP_URL', 'smtp://127.0.0.1:2525'),
+      from: env.MAIL_FROM || 'Tanktop <orders@tanktop.test>',
+    }),
+    orders: Object.freeze({
+      checkoutTtlMinutes: integer(env, 'ORDER_CHECKOUT_TTL_MINUTES', 60, 30, 24 * 60),
+      defaultSalesAgent: nonBlank(env, 'DEFAULT_SALES_AGENT', 'Web shop'),
+      currency: oneOf(env, 'ORDER_CURRENCY', 'eur', ['eur', 'usd', 'gbp', 'chf', 'cad', 'aud', 'sek', 'nok', 'dkk', 'pln', 'czk']),
+      reconcileAfterMinutes: integer(env, 'ORDER_RECONCILE_AFTER_MINUTES', 15, 1, 24 * 60),
+      sellerName: nonBlank(env, 'SELLER_NAME', 'Tanktop Ltd'),
+      sellerAddress: Object.freeze(nonBlank(env, 'SELLER_ADDRESS', '1 Example Street|London EC1A 1AA|United Kingdom')
+        .split('|').map((line) => line.trim()).filter(Boolean)),
+    }),
   });
+}
+
+function httpUrl(env: NodeJS.ProcessEnv, name: string, fallback: string | undefined): string | undefined {
+  const value = env[name] || fallback;
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${name} is not a valid URL (expected http://host:port or https://host), not "${value}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`${name} must be an http:// or https:// URL, not ${url.protocol}//…`);
+  return value;
+}
+
+function smtpUrl(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const value = env[name] || fallback;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${name} is not a valid URL (expected smtp://user:password@host:port), not "${value}"`);
+  }
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') throw new ConfigError(`${name} must be an smtp:// or smtps:// URL, not ${url.protocol}//…`);
+  return value;
+}
+
+function prefixed(env: NodeJS.ProcessEnv, name: string, fallback: string, prefixes: readonly string[]): string {
+  const value = env[name] || fallback;
+  if (!prefixes.some((prefix) => value.startsWith(prefix)) || value.length < 12) {
+    throw new ConfigError(`${name} must start with ${prefixes.join(' or ')} (as the gateway's dashboard shows it)`);
+  }
+  return value;
+}
+
+function nonBlank(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const value = (env[name] || fallback).trim();
+  if (!value) throw new ConfigError(`${name} must not be blank`);
+  return value;
 }
 
 function optionalUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {

@@ -33,6 +33,7 @@ export function describeDatabaseError(error: unknown): string | undefined {
   switch (code) {
     case SqlState.unknownTimeZone:
     case SqlState.emptyRebuildRange:
+    case SqlState.invoiceImmutable:
     case SqlState.checkViolation:
     case SqlState.notNullViolation:
     case SqlState.uniqueViolation:

@@ -26,6 +26,8 @@ export interface ProductsTable {
 export interface SalesAgentsTable {
   id: GeneratedAlways<BigIntString>;
   name: string;
+  /** The code of the agent's referral links (unique, case-insensitive); added by the order workflow. */
+  referral_code: string | null;
 }
 
 export interface SalesTable {

@@ -19,4 +19,6 @@ export const SqlState = Object.freeze({
   unknownTimeZone: 'TT001',
   /** rebuild_daily_sales_stats: from_day after to_day. */
   emptyRebuildRange: 'TT002',
+  /** invoices: an issued invoice or credit note was updated or deleted (sql/100_invoices_immutable.sql). */
+  invoiceImmutable: 'TT010',
 });

@@ -1,5 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type pg from 'pg';
+import type { PgBoss } from 'pg-boss';
+import type Stripe from 'stripe';
 import { installAuth } from '../auth/auth.plugin.ts';
 import { authRoutes } from '../auth/auth.routes.ts';
 import { firstUserHint } from '../auth/first-user-hint.ts';
@@ -8,6 +10,7 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/kysely.ts';
 import type { Logger } from '../logger.ts';
 import { statsRoutes } from '../stats/stats.routes.ts';
+import { stripeWebhookRoutes } from '../orders/stripe-webhook.routes.ts';
 import { installErrorHandler } from './error-handler.ts';
 import { healthzRoutes } from './healthz.routes.ts';
 import { installViews } from './views.ts';
@@ -16,10 +19,14 @@ export interface AppDependencies {
   pool: pg.Pool;
   db: Db;
   log: Logger;
+  /** The job queue: webhooks enqueue their processing in it. */
+  boss?: PgBoss;
+  /** The payment gateway client (default: one from config). */
+  stripe?: Stripe;
 }
 
 /** The HTTP application, without a listener: the server listens, tests inject. */
-export async function build(config: Config, { pool, db, log }: AppDependencies): Promise<FastifyInstance> {
+export async function build(config: Config, { pool, db, log, boss, stripe }: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger, trustProxy: config.trustProxy });
   installErrorHandler(app);
   await installViews(app);
@@ -28,6 +35,7 @@ export async function build(config: Config, { pool, db, log }: AppDependencies):
   await app.register(healthzRoutes, { pool });
   await app.register(authRoutes, { pool, config, sessions });
   await app.register(statsRoutes, { pool, db });
+  await app.register(stripeWebhookRoutes, { db, config, boss, stripe });
   firstUserHint(app, pool);
   return app;
 }

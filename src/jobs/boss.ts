@@ -1,0 +1,44 @@
+import { PgBoss } from 'pg-boss';
+import type { Logger } from 'pino';
+
+export interface BossOptions {
+  /** Connections pg-boss may hold (default 6). */
+  max?: number;
+  /** Which name the instance carries in pg-boss's registry (`api`, `worker`). */
+  instanceName?: string;
+  /** Cron schedules run only in processes that say so (the worker). */
+  schedule?: boolean;
+  /**
+   * How often the supervisor looks for expired jobs and jobs whose worker
+   * stopped sending heartbeats (a killed process), in seconds (pg-boss's default 60).
+   */
+  superviseIntervalSeconds?: number;
+}
+
+/**
+ * A pg-boss instance in its own schema (`pgboss`) of the application's
+ * database, so a job is enqueued in the same transaction as the rows it is
+ * about. Not started: the caller starts and stops it.
+ *
+ * Without an 'error' listener a lost database connection would crash the
+ * process; with one, pg-boss reconnects and the error is logged.
+ */
+export function createBoss(databaseUrl: string, log: Logger, options: BossOptions = {}): PgBoss {
+  const boss = new PgBoss({
+    connectionString: databaseUrl,
+    schema: 'pgboss',
+    max: options.max ?? 6,
+    application_name: `tanktop-${options.instanceName ?? 'boss'}`,
+    schedule: options.schedule ?? false,
+    supervise: true,
+    useListenNotify: true,
+    // pg-boss validates a key that is present even when it is undefined.
+    ...(options.instanceName ? { instanceName: options.instanceName } : {}),
+    ...(options.superviseIntervalSeconds
+      ? { superviseIntervalSeconds: options.superviseIntervalSeconds, monitorIntervalSeconds: options.superviseIntervalSeconds }
+      : {}),
+  });
+  boss.on('error', (error) => log.error({ err: error }, 'job queue error'));
+  boss.on('warning', (warning) => log.warn({ warning: warning.message, data: warning.data }, 'job queue warning'));
+  return boss;
+}

@@ -1,0 +1,124 @@
+import type { Transaction } from 'kysely';
+import type Stripe from 'stripe';
+import type { Database } from '../db/schema.ts';
+import {
+  applyPaymentFailed, applyPaymentProcessing, applyPaymentSuccess, applySessionExpired, completeRefund, type PaymentDeps,
+} from './payment.service.ts';
+import { flagForReview } from './order-state-machine.ts';
+
+type Trx = Transaction<Database>;
+
+/** What processing an event did, stored in webhook_events.outcome. */
+export type EventOutcome = string;
+
+/**
+ * Applies one gateway event to its order, in the caller's transaction. Every
+ * branch is idempotent and order-insensitive: the state machine refuses what
+ * does not follow from the current state (a decline after the payment, an
+ * expiry after a retry), and a payment is applied once however often, and in
+ * whatever order, its events arrive.
+ */
+export async function applyStripeEvent(trx: Trx, deps: PaymentDeps, event: Stripe.Event): Promise<EventOutcome> {
+  const source = event.id;
+  switch (event.type) {
+    case 'checkout.session.completed':
+    case 'checkout.session.async_payment_succeeded': {
+      const session = event.data.object;
+      const orderId = await orderOf(trx, { metadata: session.metadata, clientReferenceId: session.client_reference_id, sessionId: session.id });
+      if (!orderId) return 'ignored: no order';
+      if (session.payment_status === 'unpaid') return applyPaymentProcessing(trx, deps, { orderId, source });
+      if (session.payment_status !== 'paid') return `ignored: payment status ${session.payment_status}`;
+      const intentId = idOf(session.payment_intent);
+      return applyPaymentSuccess(trx, deps, {
+        orderId, providerPaymentId: intentId ?? session.id, paymentIntentId: intentId,
+        amountMinor: session.amount_total ?? 0, currency: session.currency ?? '', raw: session, source,
+      });
+    }
+    case 'payment_intent.succeeded': {
+      const intent = event.data.object;
+      const orderId = await orderOf(trx, { metadata: intent.metadata, paymentIntentId: intent.id });
+      if (!orderId) return 'ignored: no order';
+      return applyPaymentSuccess(trx, deps, {
+        orderId, providerPaymentId: intent.id, paymentIntentId: intent.id,
+        amountMinor: intent.amount_received || intent.amount, currency: intent.currency, raw: intent, source,
+      });
+    }
+    case 'payment_intent.processing': {
+      const intent = event.data.object;
+      const orderId = await orderOf(trx, { metadata: intent.metadata, paymentIntentId: intent.id });
+      return orderId ? applyPaymentProcessing(trx, deps, { orderId, source }) : 'ignored: no order';
+    }
+    case 'payment_intent.payment_failed': {
+      const intent = event.data.object;
+      const orderId = await orderOf(trx, { metadata: intent.metadata, paymentIntentId: intent.id });
+      if (!orderId) return 'ignored: no order';
+      const reason = intent.last_payment_error?.message ?? 'payment failed';
+      return applyPaymentFailed(trx, deps, { orderId, paymentIntentId: intent.id, reason: `payment failed: ${reason}`, source });
+    }
+    case 'checkout.session.async_payment_failed': {
+      const session = event.data.object;
+      const orderId = await orderOf(trx, { metadata: session.metadata, clientReferenceId: session.client_reference_id, sessionId: session.id });
+      if (!orderId) return 'ignored: no order';
+      return applyPaymentFailed(trx, deps, { orderId, paymentIntentId: idOf(session.payment_intent), reason: 'asynchronous payment failed', source });
+    }
+    case 'checkout.session.expired': {
+      const session = event.data.object;
+      const orderId = await orderOf(trx, { metadata: session.metadata, clientReferenceId: session.client_reference_id, sessionId: session.id });
+      return orderId ? applySessionExpired(trx, deps, { orderId, sessionId: session.id, source }) : 'ignored: no order';
+    }
+    case 'charge.refunded': {
+      const charge = event.data.object;
+      const orderId = await orderOf(trx, { metadata: charge.metadata, paymentIntentId: idOf(charge.payment_intent) });
+      if (!orderId) return 'ignored: no order';
+      if (!charge.refunded) {
+        // A partial refund made in the gateway's dashboard: not something the workflow decides.
+        await flagForReview(trx, orderId, `a partial refund of ${charge.amount_refunded} (minor units) was made in the gateway`, source);
+        return 'partial_refund';
+      }
+      return completeRefund(trx, deps, { orderId, reason: 'refunded by the payment gateway', source });
+    }
+    case 'refund.created':
+    case 'refund.updated': {
+      const refund = event.data.object;
+      if (refund.status !== 'succeeded') return `ignored: refund ${refund.status ?? 'pending'}`;
+      const orderId = await orderOf(trx, { metadata: refund.metadata, paymentIntentId: idOf(refund.payment_intent) });
+      if (!orderId) return 'ignored: no order';
+      // Only our own refunds (order refund_pending): whether one from the dashboard is whole, charge.refunded says.
+      const order = await trx.selectFrom('orders').select('payment_state').where('id', '=', orderId).executeTakeFirst();
+      if (order?.payment_state !== 'refund_pending') return 'ignored: no refund pending';
+      return completeRefund(trx, deps, { orderId, reason: 'refunded', source });
+    }
+    default:
+      return `ignored: ${event.type}`;
+  }
+}
+
+function idOf(value: string | { id: string } | null | undefined): string | null {
+  if (!value) return null;
+  return typeof value === 'string' ? value : value.id;
+}
+
+/**
+ * The order an object is about: our metadata (set on the session and, through
+ * payment_intent_data, on its payment intent), else the client reference,
+ * else the ids the order has stored. Anything that is not one of our order
+ * ids is not ours (another integration on the same account).
+ */
+async function orderOf(trx: Trx, refs: { metadata?: Stripe.Metadata | null; clientReferenceId?: string | null; sessionId?: string; paymentIntentId?: string | null }): Promise<string | null> {
+  const candidate = refs.metadata?.order_id ?? refs.clientReferenceId ?? null;
+  if (candidate && /^[1-9][0-9]{0,17}$/.test(candidate)) {
+    const order = await trx.selectFrom('orders').select('id').where('id', '=', candidate).executeTakeFirst();
+    if (order) return order.id;
+  }
+  if (refs.sessionId) {
+    const order = await trx.selectFrom('orders').select('id').where('checkout_session_id', '=', refs.sessionId).executeTakeFirst();
+    if (order) return order.id;
+  }
+  if (refs.paymentIntentId) {
+    const order = await trx.selectFrom('orders').select('id').where('payment_intent_id', '=', refs.paymentIntentId).executeTakeFirst();
+    if (order) return order.id;
+    const payment = await trx.selectFrom('payments').select('order_id').where('provider_payment_id', '=', refs.paymentIntentId).executeTakeFirst();
+    if (payment) return payment.order_id;
+  }
+  return null;
+}

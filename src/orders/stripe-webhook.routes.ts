@@ -1,0 +1,79 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { fromKysely, type PgBoss } from 'pg-boss';
+import type Stripe from 'stripe';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/kysely.ts';
+import { HttpError } from '../http/http-error.ts';
+import { Queues, type ProcessStripeEventJob } from './order-queues.ts';
+import { createStripeClient } from './stripe-client.ts';
+
+/** Stripe's events are a few KB; anything near this is not one of them. */
+export const WEBHOOK_BODY_LIMIT = 256 * 1024;
+/** Stripe's own default: a signature older than this is refused (a replayed request). */
+export const WEBHOOK_TOLERANCE_SECONDS = 300;
+
+export interface StripeWebhookOptions {
+  db: Db;
+  config: Config;
+  /** Enqueues the processing job; a process without one stores the event and the reconcile job enqueues it later. */
+  boss?: Pick<PgBoss, 'send'>;
+  /** Only its signature verification is used here (no network); default: a client from config. */
+  stripe?: Stripe;
+}
+
+/**
+ * POST /webhooks/stripe, the gateway's inbox. Public (the gateway has no
+ * session; the signature is its credential). The raw bytes are verified
+ * against Stripe-Signature, never re-serialised JSON; a missing, forged or
+ * stale signature is a 400 and nothing is stored. A verified event is stored
+ * and its processing job enqueued in one transaction, then answered 200, also
+ * when it was already stored (the gateway delivers at least once): the work
+ * happens in the job, so the gateway never waits for it and never sees our
+ * errors as a reason to resend, except a 500 when the event could not be
+ * stored, which it should resend.
+ *
+ * Encapsulated: the raw-body parser and the size limit apply to this route only.
+ */
+export const stripeWebhookRoutes: FastifyPluginAsync<StripeWebhookOptions> = async (app, { db, config, boss, stripe }) => {
+  const verifier = stripe ?? createStripeClient(config.stripe);
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+  app.post('/webhooks/stripe', { bodyLimit: WEBHOOK_BODY_LIMIT, config: { public: true } }, async (request, reply) => {
+    const body = request.body;
+    if (!Buffer.isBuffer(body) || body.length === 0) throw new HttpError(400, 'empty_body', 'A webhook needs a body: the event, as JSON.');
+    const signature = request.headers['stripe-signature'];
+    if (typeof signature !== 'string' || signature === '') {
+      throw new HttpError(400, 'missing_signature', 'The Stripe-Signature header is missing: only signed events are accepted.');
+    }
+
+    let event: Stripe.Event;
+    try {
+      event = verifier.webhooks.constructEvent(body, signature, config.stripe.webhookSecret, WEBHOOK_TOLERANCE_SECONDS);
+    } catch (error) {
+      const stale = /tolerance/i.test((error as Error).message);
+      request.log.warn({ bytes: body.length, reason: (error as Error).message }, 'stripe webhook refused: bad signature');
+      throw stale
+        ? new HttpError(400, 'stale_signature', `The Stripe-Signature timestamp is more than ${WEBHOOK_TOLERANCE_SECONDS} seconds old: the event is refused as a possible replay.`)
+        : new HttpError(400, 'invalid_signature', 'The Stripe-Signature header does not match this body and the webhook secret.');
+    }
+    if (typeof event?.id !== 'string' || typeof event.type !== 'string') {
+      throw new HttpError(400, 'not_an_event', 'The body is signed but is not an event (it needs an id and a type).');
+    }
+
+    const stored = await db.transaction().execute(async (trx) => {
+      const row = await trx.insertInto('webhook_events')
+        .values({ provider: 'stripe', event_id: event.id, type: event.type, payload: body.toString('utf8') })
+        .onConflict((conflict) => conflict.columns(['provider', 'event_id']).doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      if (row && boss) {
+        const job: ProcessStripeEventJob = { webhookEventId: row.id };
+        await boss.send(Queues.processStripeEvent, job, { db: fromKysely(trx) });
+      }
+      return row;
+    });
+    request.log.info({ eventId: event.id, eventType: event.type, bytes: body.length, duplicate: !stored, webhookEventId: stored?.id }, 'stripe webhook received');
+    return reply.status(200).send({ received: true, duplicate: !stored });
+  });
+};

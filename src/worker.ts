@@ -1,0 +1,86 @@
+import type { PgBoss } from 'pg-boss';
+import { ConfigError, loadConfig } from './config.ts';
+import { DatabaseUnavailableError } from './db/connection-check.ts';
+import { createDb } from './db/kysely.ts';
+import { migrate } from './db/migrate.ts';
+import { openDatabase, type DatabaseHandle } from './db/open-database.ts';
+import { createPool } from './db/pool.ts';
+import { createMailer, type Mailer } from './email/mailer.ts';
+import { createBoss } from './jobs/boss.ts';
+import { startWorkers, type Workers } from './jobs/start-workers.ts';
+import { createLogger } from './logger.ts';
+import { createStripeClient } from './orders/stripe-client.ts';
+
+/**
+ * `npm run worker`: the job worker. Opens the database as the service does
+ * (DATABASE_URL, or the embedded Postgres that `make start` runs, joined),
+ * then works the order workflow's and the e-mail outbox's queues and runs
+ * the scheduled jobs. SIGINT/SIGTERM stop it gracefully: no new jobs, the
+ * running ones finish (or, after the timeout, are left to be retried).
+ * A SIGKILL loses nothing either: a running job's heartbeats stop, and the
+ * supervisor of any pg-boss instance retries it.
+ */
+const GRACEFUL_STOP_MS = 30_000;
+
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`tanktop worker: ${error.message}\n`);
+  process.exit(3);
+}
+const log = createLogger(config.logLevel, 'tanktop-worker');
+
+let database: DatabaseHandle | undefined;
+let pool: ReturnType<typeof createPool> | undefined;
+let boss: PgBoss | undefined;
+let workers: Workers | undefined;
+let mailer: Mailer | undefined;
+
+async function shutdown(signal: string): Promise<void> {
+  log.info({ signal }, 'worker stopping');
+  setTimeout(() => process.exit(1), GRACEFUL_STOP_MS + 10_000).unref();
+  await workers?.stop();
+  await boss?.stop({ graceful: true, timeout: GRACEFUL_STOP_MS });
+  await mailer?.close();
+  await pool?.end();
+  await database?.close();
+  log.info('worker stopped');
+}
+
+let shuttingDown = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (shuttingDown) process.exit(130);
+    shuttingDown = true;
+    shutdown(signal).then(() => process.exit(0), (error: unknown) => {
+      log.error({ err: error }, 'worker shutdown failed');
+      process.exit(1);
+    });
+  });
+}
+
+try {
+  database = await openDatabase(config, log);
+  // The service migrates too; whichever starts first does it, the other finds nothing to do.
+  await migrate(database.url, 'up', log);
+  pool = createPool(database.url, log);
+  const db = createDb(pool);
+  mailer = createMailer(config.mail.smtpUrl, { from: config.mail.from });
+  boss = createBoss(database.url, log, { instanceName: 'worker', schedule: true });
+  await boss.start();
+  workers = await startWorkers({ boss, db, stripe: createStripeClient(config.stripe), config, log, mailer });
+  log.info({ pid: process.pid }, 'worker running');
+  process.stdout.write(`Tanktop worker is running (pid ${process.pid}; Ctrl-C stops it)\n`);
+} catch (error) {
+  if (error instanceof DatabaseUnavailableError || error instanceof ConfigError) {
+    process.stderr.write(`tanktop worker: ${error.message}\n`);
+  } else {
+    log.fatal({ err: error }, 'worker start-up failed');
+  }
+  await boss?.stop({ graceful: false }).catch(() => {});
+  await pool?.end();
+  await database?.close();
+  process.exit(3);
+}

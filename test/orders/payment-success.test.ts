@@ -1,0 +1,185 @@
+import t, { type Test } from 'tap';
+import { loadConfig } from '../../src/config.ts';
+import { SqlState } from '../../src/db/sqlstate.ts';
+import { Queues } from '../../src/orders/order-queues.ts';
+import { applyPaymentSuccess, completeRefund, type PaymentDeps, type ReportedPayment } from '../../src/orders/payment.service.ts';
+import { freshDatabase, testLog } from '../helpers/database.ts';
+import { jobsOf, startTestBoss } from '../helpers/job-queue.ts';
+import { count, insertOrder, makeProducts, orderRow } from '../helpers/order-fixtures.ts';
+
+const orders = loadConfig({}).orders;
+
+function payment(orderId: string, overrides: Partial<ReportedPayment> = {}): ReportedPayment {
+  return {
+    orderId, providerPaymentId: `pi_test_${orderId}`, paymentIntentId: `pi_test_${orderId}`, amountMinor: 3750, currency: 'eur',
+    raw: { test: true }, source: `evt_test_${orderId}`, ...overrides,
+  };
+}
+
+async function setup(t: Test, poolSize = 4) {
+  const database = await freshDatabase(t, { poolSize });
+  const boss = await startTestBoss(t, database.url);
+  const deps: PaymentDeps = { boss, orders, log: testLog };
+  const products = await makeProducts(database.pool);
+  const pay = (report: ReportedPayment) => database.db.transaction().execute((trx) => applyPaymentSuccess(trx, deps, report));
+  return { ...database, boss, deps, products, pay };
+}
+
+t.test('a payment pays the order once: payment row, one sale per unit, the invoice and its render job', async (t) => {
+  const { pool, boss, products, pay } = await setup(t);
+  const orderId = await insertOrder(pool, { productId: products.mug, quantity: 3 });
+  t.equal(await pay(payment(orderId)), 'paid');
+
+  const order = await orderRow(pool, orderId);
+  t.equal(order.payment_state, 'paid');
+  t.ok(order.paid_at);
+  t.equal(order.payment_intent_id, `pi_test_${orderId}`);
+  t.equal(await count(pool, `select from payments where order_id = $1 and amount = 37.50 and status = 'succeeded'`, [orderId]), 1);
+  const { rows: sales } = await pool.query(`select customer_id, product_id, sales_agent_id, price from sales order by id`);
+  t.equal(sales.length, 3, 'quantity 3: three sales rows');
+  t.same(new Set(sales.map((s) => JSON.stringify(s))).size, 1, 'the same unit sale three times');
+  t.same(sales[0], { customer_id: order.customer_id, product_id: products.mug, sales_agent_id: order.sales_agent_id, price: '12.50' });
+  const { rows: [agent] } = await pool.query(`select name from sales_agents where id = $1`, [order.sales_agent_id]);
+  t.equal(agent.name, 'Web shop');
+
+  const { rows: stats } = await pool.query(`select dimension, sales_count::int, total_price::text from daily_sales_stats where entity_id = $1 and dimension = 'customer'`, [order.customer_id]);
+  t.same(stats, [{ dimension: 'customer', sales_count: 3, total_price: '37.50' }], 'the rollups count the sales');
+
+  const { rows: invoices } = await pool.query(`select kind, series, sequence_number::int, number, total::text, currency, snapshot from invoices where order_id = $1`, [orderId]);
+  const year = new Date().getUTCFullYear();
+  t.equal(invoices.length, 1);
+  t.match(invoices[0], { kind: 'invoice', series: `INV-${year}`, sequence_number: 1, number: `INV-${year}-000001`, total: '37.50', currency: 'eur' });
+  t.match(invoices[0].snapshot, {
+    kind: 'invoice', number: `INV-${year}-000001`, currency: 'eur', total: '37.50',
+    seller: { name: 'Tanktop Ltd' }, customer: { name: 'Ann Buyer' }, address: { line1: '1 High Street', city: 'Leeds', country: 'GB' },
+    items: [{ name: 'Mug', quantity: 3, unitPrice: '12.50', lineTotal: '37.50' }], credits: null,
+  });
+  const jobs = await jobsOf(boss, Queues.renderInvoicePdf);
+  t.equal(jobs.length, 1, 'one render job, committed with the invoice');
+  t.same(jobs[0]!.data, { invoiceId: (await pool.query(`select id from invoices`)).rows[0].id });
+  const { rows: history } = await pool.query(`select from_state, to_state, source from order_events where order_id = $1 order by id`, [orderId]);
+  t.same(history, [{ from_state: 'pending_payment', to_state: 'paid', source: `evt_test_${orderId}` }]);
+});
+
+t.test('the same payment reported again changes nothing', async (t) => {
+  const { pool, boss, products, pay } = await setup(t);
+  const orderId = await insertOrder(pool, { productId: products.mug, quantity: 3 });
+  t.equal(await pay(payment(orderId)), 'paid');
+  t.equal(await pay(payment(orderId, { source: 'evt_again' })), 'duplicate');
+  t.equal(await count(pool, `select from payments`), 1);
+  t.equal(await count(pool, `select from sales`), 3);
+  t.equal(await count(pool, `select from invoices`), 1);
+  t.equal((await jobsOf(boss, Queues.renderInvoicePdf)).length, 1);
+});
+
+t.test('concurrent reports of one payment apply it once', async (t) => {
+  const { pool, products, pay } = await setup(t, 8);
+  const orderId = await insertOrder(pool, { productId: products.mug, quantity: 3 });
+  const outcomes = await Promise.all(Array.from({ length: 6 }, (_, i) => pay(payment(orderId, { source: `evt_${i}` }))));
+  t.same(outcomes.filter((o) => o === 'paid').length, 1);
+  t.same(outcomes.filter((o) => o === 'duplicate').length, 5);
+  t.equal(await count(pool, `select from sales`), 3);
+  t.equal(await count(pool, `select from invoices`), 1);
+});
+
+t.test('an amount that differs from the order flags it for review: no sales, no invoice', async (t) => {
+  const { pool, boss, products, pay } = await setup(t);
+  const orderId = await insertOrder(pool, { productId: products.mug, quantity: 3 });
+  t.equal(await pay(payment(orderId, { amountMinor: 100 })), 'amount_mismatch');
+  const order = await orderRow(pool, orderId);
+  t.equal(order.needs_review, true);
+  t.match(order.review_reason, 'the gateway reported 1.00 EUR, the order\'s total is 37.50 EUR');
+  t.equal(order.payment_state, 'pending_payment');
+  t.equal(await count(pool, `select from payments where order_id = $1`, [orderId]), 1, 'the money received is recorded');
+  t.equal(await count(pool, `select from sales`), 0);
+  t.equal(await count(pool, `select from invoices`), 0);
+  t.equal((await jobsOf(boss, Queues.renderInvoicePdf)).length, 0);
+  t.equal(await count(pool, `select from order_events where order_id = $1 and dimension = 'review'`, [orderId]), 1);
+});
+
+t.test('a currency that differs from the order flags it for review', async (t) => {
+  const { pool, products, pay } = await setup(t);
+  const orderId = await insertOrder(pool, { productId: products.mug, quantity: 3 });
+  t.equal(await pay(payment(orderId, { currency: 'usd' })), 'amount_mismatch');
+  t.equal(await count(pool, `select from sales`), 0);
+});
+
+t.test('a payment for an expired order is recorded and a refund is scheduled', async (t) => {
+  const { pool, boss, products, pay } = await setup(t);
+  const orderId = await insertOrder(pool, { productId: products.mug, quantity: 3, paymentState: 'expired' });
+  t.equal(await pay(payment(orderId)), 'refund_scheduled');
+  t.equal((await orderRow(pool, orderId)).payment_state, 'refund_pending');
+  t.equal(await count(pool, `select from payments where status = 'refund_pending'`), 1);
+  t.equal(await count(pool, `select from sales`), 0);
+  t.equal(await count(pool, `select from invoices`), 0);
+  const jobs = await jobsOf(boss, Queues.refundOrder);
+  t.equal(jobs.length, 1);
+  t.match(jobs[0]!.data, { orderId });
+});
+
+t.test('a second payment for a paid order is recorded and flagged, nothing else', async (t) => {
+  const { pool, products, pay } = await setup(t);
+  const orderId = await insertOrder(pool, { productId: products.mug, quantity: 3 });
+  await pay(payment(orderId));
+  t.equal(await pay(payment(orderId, { providerPaymentId: 'pi_other', paymentIntentId: 'pi_other' })), 'second_payment');
+  t.equal(await count(pool, `select from payments`), 2);
+  t.equal(await count(pool, `select from sales`), 3);
+  t.equal((await orderRow(pool, orderId)).needs_review, true);
+});
+
+t.test('twenty orders paid at once get invoice numbers 1 to 20, each once', async (t) => {
+  const { pool, products, pay } = await setup(t, 10);
+  const orderIds: string[] = [];
+  for (let i = 0; i < 20; i++) orderIds.push(await insertOrder(pool, { productId: products.sticker, quantity: 1 }));
+  const outcomes = await Promise.all(orderIds.map((id) => pay(payment(id, { amountMinor: 799 }))));
+  t.same(outcomes, orderIds.map(() => 'paid'));
+  const { rows } = await pool.query<{ sequence_number: number }>(`select sequence_number::int from invoices order by sequence_number`);
+  t.same(rows.map((r) => r.sequence_number), Array.from({ length: 20 }, (_, i) => i + 1));
+  t.equal(await count(pool, `select distinct order_id from invoices`), 20);
+});
+
+t.test('a payment transaction that rolls back gives its invoice number back', async (t) => {
+  const { pool, db, deps, products, pay } = await setup(t);
+  const first = await insertOrder(pool, { productId: products.sticker });
+  const second = await insertOrder(pool, { productId: products.sticker });
+  await t.rejects(db.transaction().execute(async (trx) => {
+    await applyPaymentSuccess(trx, deps, payment(first, { amountMinor: 799 }));
+    throw new Error('the process died before commit');
+  }), /died/);
+  t.equal(await count(pool, `select from invoices`), 0);
+  t.equal(await pay(payment(second, { amountMinor: 799 })), 'paid');
+  t.equal(await pay(payment(first, { amountMinor: 799 })), 'paid');
+  const { rows } = await pool.query(`select order_id::text, sequence_number::int from invoices order by sequence_number`);
+  t.same(rows, [{ order_id: second, sequence_number: 1 }, { order_id: first, sequence_number: 2 }]);
+});
+
+t.test('an issued invoice cannot be changed or deleted (TT010); its PDF can be replaced', async (t) => {
+  const { pool, products, pay } = await setup(t);
+  const orderId = await insertOrder(pool, { productId: products.mug, quantity: 3 });
+  await pay(payment(orderId));
+  const { rows: [invoice] } = await pool.query(`select id, number from invoices`);
+  await t.rejects(pool.query(`update invoices set total = 0 where id = $1`, [invoice.id]), { code: SqlState.invoiceImmutable, message: `invoice ${invoice.number} has been issued and cannot be changed` }, 'update refused');
+  await t.rejects(pool.query(`update invoices set snapshot = '{}' where id = $1`, [invoice.id]), { code: 'TT010' }, 'the snapshot too');
+  await t.rejects(pool.query(`delete from invoices where id = $1`, [invoice.id]), { code: 'TT010', message: /cannot be deleted/ }, 'delete refused');
+  await pool.query(`insert into invoice_documents (invoice_id, pdf) values ($1, 'one')`, [invoice.id]);
+  await pool.query(`update invoice_documents set pdf = 'two' where invoice_id = $1`, [invoice.id]);
+  t.equal(await count(pool, `select from invoice_documents where pdf = 'two'`), 1);
+});
+
+t.test('a completed refund issues one credit note, in its own series, crediting the invoice', async (t) => {
+  const { pool, db, deps, products, pay } = await setup(t);
+  const orderId = await insertOrder(pool, { productId: products.mug, quantity: 3 });
+  await pay(payment(orderId));
+  const refund = () => db.transaction().execute((trx) => completeRefund(trx, deps, { orderId, reason: 'refunded in the dashboard', source: 'evt_refund' }));
+  t.equal(await refund(), 'refunded');
+  t.equal(await refund(), 'no_change', 'a second report of the refund changes nothing');
+  const year = new Date().getUTCFullYear();
+  const { rows } = await pool.query(`select kind, number, credits_invoice_id::text, snapshot from invoices order by id`);
+  t.equal(rows.length, 2);
+  t.equal(rows[1].kind, 'credit_note');
+  t.equal(rows[1].number, `CN-${year}-000001`);
+  t.equal(rows[1].credits_invoice_id, (await pool.query(`select id::text from invoices where kind = 'invoice'`)).rows[0].id);
+  t.match(rows[1].snapshot, { kind: 'credit_note', credits: { number: `INV-${year}-000001` }, reason: 'refunded in the dashboard', total: '37.50' });
+  t.equal((await orderRow(pool, orderId)).payment_state, 'refunded');
+  t.equal(await count(pool, `select from payments where status = 'refunded'`), 1);
+});
