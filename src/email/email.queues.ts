@@ -22,6 +22,8 @@ const sendOptions: Omit<Queue, 'name'> = {
   retryBackoff: true,
   retryDelayMax: 300,
   expireInSeconds: Math.max(120, 4 * Math.ceil((SMTP_TIMEOUTS_MS.connection + SMTP_TIMEOUTS_MS.greeting + SMTP_TIMEOUTS_MS.socket) / 1000)),
+  // A killed worker's job is retried after a missed heartbeat, not after the whole expiry.
+  heartbeatSeconds: 15,
   deadLetter: EMAIL_SEND_DEAD_LETTER_QUEUE,
 };
 

@@ -54,7 +54,7 @@ function emailContent(invoice: StoredInvoice, publicUrl: string): { template: st
     data: {
       creditNoteNumber: snapshot.number,
       // A payment refunded before the order was invoiced (it arrived after the order expired) credits no invoice.
-      invoiceNumber: snapshot.credits?.number ?? `(none: order ${snapshot.order.number} was not invoiced)`,
+      invoiceNumber: snapshot.credits?.number, orderNumber: snapshot.order.number,
       total: `${formatAmount(snapshot.total)} ${snapshot.currency.toUpperCase()}`,
       orderUrl,
     },
