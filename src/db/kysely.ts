@@ -1,10 +1,63 @@
-import { Kysely, PostgresDialect } from 'kysely';
+import { createHash } from 'node:crypto';
+import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import type pg from 'pg';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
 
+/**
+ * Queries whose SQL starts with this comment run as named prepared
+ * statements: Postgres parses and plans them once per connection instead of
+ * on every call. For the hot reads of the pages (a CTE parsed, analysed and
+ * planned costs more than running it: 1.7 ms against 0.4 ms per call on the
+ * stats page's rows). Opt-in, because every distinct text becomes a
+ * statement kept on each connection: only fixed-shape queries may use it.
+ */
+export const PREPARED = '/* prepared */';
+
 /** Kysely over a pool from createPool (which sets the type parsers). */
 export function createDb(pool: pg.Pool): Db {
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
+}
+
+const statementNames = new Map<string, string>();
+
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    // Named by content: the same text always gets the same name, different texts never share one.
+    name = `tt_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
+function preparingPool(pool: pg.Pool): PostgresPool {
+  return {
+    get Client() {
+      // pg-pool sets it (kysely opens a control connection with it to cancel queries); @types/pg omits it.
+      return (pool as unknown as Pick<PostgresPool, 'Client'>).Client;
+    },
+    get options() {
+      return pool.options;
+    },
+    end: () => pool.end(),
+    connect: async () => preparingClient(await pool.connect()),
+  };
+}
+
+function preparingClient(client: pg.PoolClient): PostgresPoolClient {
+  const query = (text: unknown, values?: unknown[]) => {
+    if (typeof text === 'string' && text.startsWith(PREPARED)) {
+      return client.query({ name: statementName(text), text, values });
+    }
+    return client.query(text as string, values);
+  };
+  return new Proxy(client, {
+    get(target, property) {
+      if (property === 'query') return query;
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  }) as unknown as PostgresPoolClient;
 }
