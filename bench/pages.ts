@@ -74,7 +74,7 @@ async function runScale(sales: number): Promise<void> {
   try {
     const { rows } = await pool.query<{ n: string }>('select count(*) as n from sales');
     if (Number(rows[0]!.n) !== sales) {
-      if (Number(rows[0]!.n) !== 0) await pool.query('truncate sales, customers, products, sales_agents restart identity');
+      if (Number(rows[0]!.n) !== 0) await pool.query('truncate sales, customers, products, sales_agents restart identity cascade');
       say(`seeding ${sales.toLocaleString('en')} sales into ${name} (once; later runs reuse it)…`);
       // A fixture, loaded the way an operator adopts a database: rows first,
       // rollups after by one full rebuild (minutes faster at 10M than one
