@@ -1,12 +1,22 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import type { PgBoss } from 'pg-boss';
 import { ConfigError, loadConfig } from './config.ts';
 import { DatabaseUnavailableError } from './db/connection-check.ts';
 import { createDb } from './db/kysely.ts';
 import { migrate } from './db/migrate.ts';
 import { openDatabase, type DatabaseHandle } from './db/open-database.ts';
 import { createPool } from './db/pool.ts';
+import { startDevSandboxes, type DevSandboxes } from './dev-sandboxes.ts';
+import { emailQueues } from './email/email.queues.ts';
 import { build } from './http/app.ts';
+import { createBoss } from './jobs/boss.ts';
+import { createQueues } from './jobs/create-queues.ts';
 import { createLogger } from './logger.ts';
+import { orderQueues } from './orders/order-queues.ts';
+import { createStripeClient } from './orders/stripe-client.ts';
 import { progressPrinter } from './seed/progress.ts';
 import { demoSeedOptions } from './seed/seed-options.ts';
 import { seed } from './seed/seeder.ts';
@@ -15,8 +25,10 @@ import { foldRollups } from './stats/stats-maintenance.repository.ts';
 
 /**
  * `make start`: database (embedded unless DATABASE_URL), migrations, a demo
- * data set when the database is empty, then the HTTP service. Ctrl-C stops
- * everything in reverse order.
+ * data set when the database is empty, the payment and mail sandboxes when no
+ * real gateway or SMTP server is configured (src/dev-sandboxes.ts), the HTTP
+ * service, and the job worker as a separate process (`node src/worker.ts`,
+ * same environment). Ctrl-C stops everything in reverse order.
  */
 let config;
 try {
@@ -32,13 +44,22 @@ let database: DatabaseHandle | undefined;
 let app: FastifyInstance | undefined;
 let foldLoop: FoldLoop | undefined;
 let pool: ReturnType<typeof createPool> | undefined;
+let sandboxes: DevSandboxes | undefined;
+let boss: PgBoss | undefined;
+let worker: WorkerProcess | undefined;
+
+/** The worker stops gracefully on SIGTERM (running jobs finish); past this it is killed, and its jobs are retried. */
+const WORKER_STOP_MS = 20_000;
 
 async function shutdown(signal: string): Promise<void> {
   log.info({ signal }, 'shutting down');
   // A second Ctrl-C, or a hang, ends it regardless.
-  setTimeout(() => process.exit(1), 20_000).unref();
+  setTimeout(() => process.exit(1), WORKER_STOP_MS + 10_000).unref();
   await app?.close();
+  await worker?.stop();
+  await boss?.stop({ graceful: false, close: true });
   await foldLoop?.stop();
+  await sandboxes?.close();
   await pool?.end();
   await database?.close();
   log.info('stopped');
@@ -73,9 +94,39 @@ try {
   }
 
   foldLoop = startFoldLoop(pool, config.statsFoldIntervalMs, log);
-  app = await build(config, { pool, db, log });
+
+  // The sandboxes' addresses, and the address the gateway sends shoppers back
+  // to, become the configuration of the service and of the worker alike.
+  sandboxes = await startDevSandboxes(process.env, log);
+  const serviceEnv: Record<string, string> = { ...sandboxes.env };
+  if (!process.env.PUBLIC_URL && config.http.port !== 0) serviceEnv.PUBLIC_URL = `http://${reachableHost(config.http.host)}:${config.http.port}`;
+  config = loadConfig({ ...process.env, ...serviceEnv });
+
+  // The web process only enqueues (the job of a received webhook); the worker works the queues.
+  boss = createBoss(database.url, log, { instanceName: 'web', max: 2 });
+  await boss.start();
+  await createQueues(boss, [...emailQueues, ...orderQueues]);
+
+  app = await build(config, { pool, db, log, boss, stripe: createStripeClient(config.stripe) });
   const address = await app.listen({ host: config.http.host, port: config.http.port });
-  process.stdout.write(`\nTanktop is running at ${address}  (health: ${address}/healthz; Ctrl-C stops it)\n\n`);
+  const local = `http://${reachableHost(config.http.host)}:${(app.server.address() as AddressInfo).port}`;
+  await sandboxes.setWebhookUrl(`${local}/webhooks/stripe`);
+
+  // The worker joins the same database (not the embedded server's life cycle: this process owns that).
+  worker = startWorkerProcess({ ...process.env, ...serviceEnv, DATABASE_URL: database.url });
+
+  const lines = [
+    `Tanktop is running at ${address}  (health: ${address}/healthz; Ctrl-C stops it)`,
+    `  shop:             ${local}/shop`,
+    sandboxes.mail
+      ? `  mailbox:          ${sandboxes.mail.httpUrl}  (mail sandbox; SMTP at ${sandboxes.mail.smtpUrl})`
+      : `  mail:             ${config.mail.smtpUrl.replace(/\/\/[^@/]*@/, '//')}`,
+    sandboxes.gatewayUrl
+      ? `  payment sandbox:  ${sandboxes.gatewayUrl}  (no real money; webhooks to ${local}/webhooks/stripe)`
+      : `  payment gateway:  ${config.stripe.apiBase ?? 'https://api.stripe.com'}`,
+    `  worker:           pid ${worker.pid ?? '?'}  (webhooks, invoices, e-mail)`,
+  ];
+  process.stdout.write(`\n${lines.join('\n')}\n\n`);
 } catch (error) {
   if (error instanceof DatabaseUnavailableError || error instanceof ConfigError) {
     process.stderr.write(`tanktop: ${error.message}\n`);
@@ -84,8 +135,59 @@ try {
   } else {
     log.fatal({ err: error }, 'start-up failed');
   }
+  await worker?.stop();
+  await boss?.stop({ graceful: false, close: true }).catch(() => {});
   await foldLoop?.stop();
+  await sandboxes?.close();
   await pool?.end();
   await database?.close();
   process.exit(3);
+}
+
+/** An address the browser and the sandboxes can reach: 0.0.0.0 and :: mean this machine. */
+function reachableHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+interface WorkerProcess {
+  readonly pid: number | undefined;
+  /** SIGTERM, then SIGKILL after WORKER_STOP_MS; resolves once it has exited. */
+  stop(): Promise<void>;
+}
+
+/**
+ * `node src/worker.ts` with the service's environment: web and worker are
+ * separate processes, as in production. It runs in a process group of its
+ * own, so Ctrl-C reaches only this process, which then stops the worker with
+ * one SIGTERM (a second signal would make the worker quit without letting
+ * its running jobs finish). Never restarted automatically: if it exits, the
+ * log says so, and jobs wait in the queue until a worker runs again.
+ */
+function startWorkerProcess(env: NodeJS.ProcessEnv): WorkerProcess {
+  let stopping = false;
+  const child: ChildProcess = spawn(process.execPath, [path.join(import.meta.dirname, 'worker.ts')], {
+    env, stdio: ['ignore', 'inherit', 'inherit'], detached: true,
+  });
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      if (!stopping) log.error({ code, signal }, 'the worker process stopped; jobs wait in the queue until a worker runs again (npm run worker)');
+      resolve();
+    });
+    child.once('error', (error) => {
+      log.error({ err: error }, 'the worker process could not be started');
+      resolve();
+    });
+  });
+  return {
+    pid: child.pid,
+    async stop() {
+      stopping = true;
+      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), WORKER_STOP_MS);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
 }

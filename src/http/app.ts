@@ -9,6 +9,7 @@ import { createSessionCache } from '../auth/session-cache.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/kysely.ts';
 import type { Logger } from '../logger.ts';
+import { shopRoutes } from '../shop/shop.routes.ts';
 import { statsRoutes } from '../stats/stats.routes.ts';
 import { stripeWebhookRoutes } from '../orders/stripe-webhook.routes.ts';
 import { installErrorHandler } from './error-handler.ts';
@@ -36,6 +37,7 @@ export async function build(config: Config, { pool, db, log, boss, stripe }: App
   await app.register(authRoutes, { pool, config, sessions });
   await app.register(statsRoutes, { pool, db });
   await app.register(stripeWebhookRoutes, { db, config, boss, stripe });
+  await app.register(shopRoutes, { db, config, log, stripe });
   firstUserHint(app, pool);
   return app;
 }
