@@ -167,7 +167,8 @@ interface WorkerProcess {
 function startWorkerProcess(env: NodeJS.ProcessEnv): WorkerProcess {
   let stopping = false;
   const child: ChildProcess = spawn(process.execPath, [path.join(import.meta.dirname, 'worker.ts')], {
-    env, stdio: ['ignore', 'inherit', 'inherit'], detached: true,
+    // The IPC channel is how the worker notices a killed service: it closes with the parent.
+    env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true,
   });
   const exited = new Promise<void>((resolve) => {
     child.once('exit', (code, signal) => {

@@ -61,6 +61,16 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+// Started by `make start` (with an IPC channel): a service that dies, even by
+// SIGKILL, closes the channel, and its worker stops instead of living on alone.
+if (process.send) {
+  process.on('disconnect', () => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    shutdown('parent exited').then(() => process.exit(0), () => process.exit(1));
+  });
+}
+
 try {
   database = await openDatabase(config, log);
   // The service migrates too; whichever starts first does it, the other finds nothing to do.

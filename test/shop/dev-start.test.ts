@@ -120,3 +120,39 @@ t.test('make start serves the shop with both sandboxes and a worker process: an 
   await t.rejects(fetch(sandbox!), 'the payment sandbox is closed');
   await t.rejects(fetch(mailbox!), 'the mailbox is closed');
 });
+
+t.test('a service killed with SIGKILL does not leave its worker process running', async (t) => {
+  const { url: databaseUrl } = await freshDatabase(t);
+  const child = spawn(process.execPath, [path.join(projectRoot, 'src/server.ts')], {
+    cwd: projectRoot,
+    env: {
+      ...process.env, DATABASE_URL: databaseUrl, DEMO_SALES: '0', PORT: '0', LOG_LEVEL: 'warn',
+      GATEWAY_SANDBOX_PORT: '0', MAIL_SANDBOX_SMTP_PORT: '0', MAIL_SANDBOX_HTTP_PORT: '0',
+      STRIPE_API_BASE: '', STRIPE_SECRET_KEY: '', SMTP_URL: '', DEV_SANDBOXES: '',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  await waitFor('the worker', async () => /worker: +pid (\d+)/.test(stdout) && /worker is running/.test(stdout), 60_000);
+  const worker = Number(/worker: +pid (\d+)/.exec(stdout)![1]);
+  t.teardown(() => {
+    try { process.kill(worker, 'SIGKILL'); } catch { /* already gone */ }
+  });
+
+  child.kill('SIGKILL');
+  await exited;
+  await waitFor('the orphaned worker to stop', async () => {
+    try {
+      process.kill(worker, 0);
+      return false;
+    } catch {
+      return true;
+    }
+  }, 45_000);
+  t.pass('the worker stopped when its service died');
+});
