@@ -7,8 +7,10 @@ import t from 'tap';
 import { loadConfig } from '../../src/config.ts';
 import { build } from '../../src/http/app.ts';
 import { startWorkers } from '../../src/jobs/start-workers.ts';
+import { createMailer } from '../../src/email/mailer.ts';
 import { createStripeClient } from '../../src/orders/stripe-client.ts';
 import { startGatewaySandbox } from '../../src/sandboxes/gateway/gateway-sandbox.ts';
+import { startMailSandbox } from '../../src/sandboxes/mail/mail-sandbox.ts';
 import { freshDatabase, testLog } from '../helpers/database.ts';
 import { startTestBoss } from '../helpers/job-queue.ts';
 
@@ -32,11 +34,15 @@ t.test('a customer orders, is declined, tries again, pays, and watches the order
   const base = `http://127.0.0.1:${port}`;
   const sandbox = await startGatewaySandbox({ webhookUrl: `${base}/webhooks/stripe`, webhookSecret: 'whsec_tanktop_dev_sandbox_secret', webhookRetryDelaysMs: [200, 500, 1000] });
   t.teardown(() => sandbox.close());
-  const config = loadConfig({ STRIPE_API_BASE: sandbox.url, PUBLIC_URL: base });
+  const mailbox = await startMailSandbox({ smtpPort: 0, httpPort: 0 });
+  t.teardown(() => mailbox.close());
+  const config = loadConfig({ STRIPE_API_BASE: sandbox.url, PUBLIC_URL: base, SMTP_URL: mailbox.smtpUrl });
+  const mailer = createMailer(mailbox.smtpUrl, { from: config.mail.from });
+  t.teardown(() => mailer.close());
   const app = await build(config, { pool: database.pool, db: database.db, log: testLog, boss });
   t.teardown(() => app.close());
   await app.listen({ host: '127.0.0.1', port });
-  const workers = await startWorkers({ boss, db: database.db, stripe: createStripeClient(config.stripe), config, log: testLog, pollingIntervalSeconds: 0.5, schedule: false });
+  const workers = await startWorkers({ boss, db: database.db, stripe: createStripeClient(config.stripe), config, log: testLog, mailer, pollingIntervalSeconds: 0.5, schedule: false });
   t.teardown(() => workers.stop());
 
   const browser: Browser = await chromium.launch({
@@ -88,4 +94,18 @@ t.test('a customer orders, is declined, tries again, pays, and watches the order
   t.equal(pdf.status(), 200);
   t.equal(pdf.headers()['content-type'], 'application/pdf');
   t.equal((await pdf.body()).subarray(0, 5).toString(), '%PDF-');
+
+  // The mailbox shows the invoice email, and its PDF attachment downloads.
+  await page.goto(mailbox.httpUrl);
+  const subject = page.locator('a', { hasText: 'INV-2026-' }).or(page.locator('a', { hasText: 'invoice' })).first();
+  await subject.waitFor({ timeout: 30_000 }).catch(async () => {
+    await page.reload();
+    await subject.waitFor({ timeout: 30_000 });
+  });
+  await subject.click();
+  await page.waitForSelector('a[download$=".pdf"]');
+  await page.screenshot({ path: path.join(ARTIFACTS, 'mailbox-invoice.png'), fullPage: true });
+  const attachment = await page.request.get(new URL(await page.getAttribute('a[download$=".pdf"]', 'href') ?? '', mailbox.httpUrl).toString());
+  t.equal(attachment.status(), 200, 'the mailbox serves the attachment');
+  t.equal((await attachment.body()).subarray(0, 5).toString(), '%PDF-', 'and it is the invoice PDF');
 });
