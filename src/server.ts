@@ -22,6 +22,7 @@ import { demoSeedOptions } from './seed/seed-options.ts';
 import { seed } from './seed/seeder.ts';
 import { startFoldLoop, type FoldLoop } from './stats/fold-loop.ts';
 import { foldRollups } from './stats/stats-maintenance.repository.ts';
+import { stopOnSignals } from './stop-on-signals.ts';
 
 /**
  * `make start`: database (embedded unless DATABASE_URL), migrations, a demo
@@ -53,8 +54,6 @@ const WORKER_STOP_MS = 20_000;
 
 async function shutdown(signal: string): Promise<void> {
   log.info({ signal }, 'shutting down');
-  // A second Ctrl-C, or a hang, ends it regardless.
-  setTimeout(() => process.exit(1), WORKER_STOP_MS + 10_000).unref();
   await app?.close();
   await worker?.stop();
   await boss?.stop({ graceful: false, close: true });
@@ -65,17 +64,8 @@ async function shutdown(signal: string): Promise<void> {
   log.info('stopped');
 }
 
-let shuttingDown = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (shuttingDown) process.exit(130);
-    shuttingDown = true;
-    shutdown(signal).then(() => process.exit(0), (error: unknown) => {
-      log.error({ err: error }, 'shutdown failed');
-      process.exit(1);
-    });
-  });
-}
+// A second Ctrl-C, or a hang, ends it regardless.
+stopOnSignals(log, shutdown, WORKER_STOP_MS + 10_000);
 
 try {
   database = await openDatabase(config, log);

@@ -10,6 +10,7 @@ import { createBoss } from './jobs/boss.ts';
 import { startWorkers, type Workers } from './jobs/start-workers.ts';
 import { createLogger } from './logger.ts';
 import { createStripeClient } from './orders/stripe-client.ts';
+import { stopOnSignals } from './stop-on-signals.ts';
 
 /**
  * `npm run worker`: the job worker. Opens the database as the service does
@@ -40,7 +41,6 @@ let mailer: Mailer | undefined;
 
 async function shutdown(signal: string): Promise<void> {
   log.info({ signal }, 'worker stopping');
-  setTimeout(() => process.exit(1), GRACEFUL_STOP_MS + 10_000).unref();
   await workers?.stop();
   await boss?.stop({ graceful: true, timeout: GRACEFUL_STOP_MS });
   await mailer?.close();
@@ -49,27 +49,10 @@ async function shutdown(signal: string): Promise<void> {
   log.info('worker stopped');
 }
 
-let shuttingDown = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (shuttingDown) process.exit(130);
-    shuttingDown = true;
-    shutdown(signal).then(() => process.exit(0), (error: unknown) => {
-      log.error({ err: error }, 'worker shutdown failed');
-      process.exit(1);
-    });
-  });
-}
-
+const stop = stopOnSignals(log, shutdown, GRACEFUL_STOP_MS + 10_000);
 // Started by `make start` (with an IPC channel): a service that dies, even by
 // SIGKILL, closes the channel, and its worker stops instead of living on alone.
-if (process.send) {
-  process.on('disconnect', () => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    shutdown('parent exited').then(() => process.exit(0), () => process.exit(1));
-  });
-}
+if (process.send) process.on('disconnect', () => stop('parent exited'));
 
 try {
   database = await openDatabase(config, log);

@@ -2,6 +2,7 @@ import { ExitCode, CommandError, parseCommandLine, runCommand, UsageError } from
 import { ConfigError } from '../../config.ts';
 import { createLogger } from '../../logger.ts';
 import { startGatewaySandbox } from './gateway-sandbox.ts';
+import { stopOnSignals } from '../../stop-on-signals.ts';
 
 /**
  * `npm run sandbox:gateway`: the payment gateway sandbox on its own, for
@@ -54,19 +55,8 @@ await runCommand('sandbox:gateway', usage, async () => {
   }
   process.stdout.write(`Payment sandbox (no real money) at ${sandbox.url}; webhooks to ${webhookUrl}. Ctrl-C stops it.\n`);
 
-  let stopping = false;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      if (stopping) process.exit(130);
-      stopping = true;
-      // A hung close (a receiver that never answers) still ends.
-      setTimeout(() => process.exit(1), 10_000).unref();
-      sandbox.close().then(() => process.exit(0), (error: unknown) => {
-        log.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      });
-    });
-  }
+  // A hung close (a receiver that never answers) still ends.
+  stopOnSignals(log, () => sandbox.close(), 10_000);
   return undefined;
 });
 

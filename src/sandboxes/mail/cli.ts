@@ -2,6 +2,7 @@ import { ConfigError } from '../../config.ts';
 import { CommandError, UsageError, parseCommandLine, runCommand } from '../../cli/cli.ts';
 import { createLogger } from '../../logger.ts';
 import { startMailSandbox, type MailSandbox } from './mail-sandbox.ts';
+import { stopOnSignals } from '../../stop-on-signals.ts';
 
 const usage = `
 Usage: npm run sandbox:mail -- [--host H] [--smtp-port N] [--http-port N]
@@ -45,19 +46,7 @@ await runCommand('sandbox:mail', usage, async () => {
   }
   process.stdout.write(`Mail sandbox: SMTP at ${sandbox.smtpUrl}, mailbox at ${sandbox.httpUrl}  (Ctrl-C stops it)\n`);
 
-  let stopping = false;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      // A second Ctrl-C does not wait for anything.
-      if (stopping) process.exit(130);
-      stopping = true;
-      setTimeout(() => process.exit(1), 10_000).unref();
-      sandbox.close().then(() => process.exit(0), (error: unknown) => {
-        log.error({ err: error }, 'mail sandbox: shutdown failed');
-        process.exit(1);
-      });
-    });
-  }
+  stopOnSignals(log, () => sandbox.close(), 10_000);
 });
 
 function port(raw: string | undefined, name: string, ErrorClass: new (message: string) => Error = UsageError): number | undefined {
