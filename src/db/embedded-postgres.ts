@@ -1,7 +1,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,7 +20,7 @@ export interface EmbeddedPostgresOptions {
 export interface EmbeddedPostgres {
   /** Superuser URL of the server's maintenance database. */
   readonly adminUrl: string;
-  /** Stops the server if this process started it; a no-op when it was shared. */
+  /** Leaves the server; the last process of ours to leave stops it. */
   stop(): Promise<void>;
 }
 
@@ -29,11 +29,14 @@ export interface EmbeddedPostgres {
  *
  * The server runs under pg_ctl, in a session of its own, so Ctrl-C reaches only
  * the Node process, which then shuts down in order and stops the server last.
- * An owner file next to the data directory says which process started it:
- * - owner alive: another process of ours (`make start` beside `make test`)
- *   runs it, and we share it without stopping it;
- * - owner dead but server up: a run that was killed left it behind; we stop it
- *   and start afresh, so its settings and ownership are ours again.
+ * Every process of ours that uses it holds a lease (a file named by its pid in
+ * a folder next to the data directory):
+ * - a live lease: another process of ours (`make start` beside `make test`)
+ *   uses it, and we share it;
+ * - no live lease but the server up: a run that was killed left it behind; we
+ *   stop it and start afresh, with our settings;
+ * - leaving: the last live lease stops the server, whoever started it, so the
+ *   first to finish never pulls the database from under the others.
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const { dataDir, port, log } = options;
@@ -48,10 +51,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 
   const running = await runningServer(dataDir);
   if (running) {
-    const owner = await readOwner(files.owner);
-    if (owner !== undefined && owner !== process.pid && isAlive(owner)) {
-      log.info({ dataDir, port: running.port, ownerPid: owner }, 'joining the embedded Postgres that another tanktop process runs');
-      return { adminUrl: adminUrl(password, running.port), stop: async () => {} };
+    const others = await liveLeases(files.leases);
+    if (others.length > 0) {
+      await takeLease(files.leases);
+      log.info({ dataDir, port: running.port, sharedWith: others }, 'joining the embedded Postgres that another tanktop process runs');
+      return { adminUrl: adminUrl(password, running.port), stop: () => leave(binaries.pg_ctl, dataDir, files.leases, runAs, log) };
     }
     log.warn({ dataDir, serverPid: running.pid }, 'an embedded Postgres left running by a killed run holds the data directory: stopping it');
     await pgCtl(binaries.pg_ctl, ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '60'], runAs);
@@ -78,23 +82,52 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   } catch {
     throw new DatabaseUnavailableError(`the embedded Postgres did not start: ${await lastFatalLine(files.serverLog)}`);
   }
-  await writeFile(files.owner, String(process.pid));
+  await takeLease(files.leases);
   log.info({ dataDir, port }, 'embedded Postgres started');
 
-  return {
-    adminUrl: adminUrl(password, port),
-    stop: async () => {
-      await pgCtl(binaries.pg_ctl, ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '60'], runAs);
-      await rm(files.owner, { force: true });
-      log.info({ dataDir }, 'embedded Postgres stopped');
-    },
-  };
+  return { adminUrl: adminUrl(password, port), stop: () => leave(binaries.pg_ctl, dataDir, files.leases, runAs, log) };
+}
+
+/** Drops this process's lease; stops the server when no other live process holds one. */
+async function leave(pgCtlPath: string, dataDir: string, leases: string, runAs: ReturnType<typeof postgresUserIds>, log: Logger): Promise<void> {
+  await rm(path.join(leases, String(process.pid)), { force: true });
+  const others = await liveLeases(leases);
+  if (others.length > 0) {
+    log.info({ dataDir, sharedWith: others }, 'leaving the embedded Postgres running for the other tanktop processes');
+    return;
+  }
+  await pgCtl(pgCtlPath, ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '60'], runAs);
+  log.info({ dataDir }, 'embedded Postgres stopped');
+}
+
+async function takeLease(leases: string): Promise<void> {
+  await mkdir(leases, { recursive: true });
+  await writeFile(path.join(leases, String(process.pid)), '');
+}
+
+/** Pids of the other live processes holding a lease; the leases of dead ones are removed. */
+async function liveLeases(leases: string): Promise<number[]> {
+  let names: string[];
+  try {
+    names = await readdir(leases);
+  } catch {
+    return [];
+  }
+  const live: number[] = [];
+  for (const name of names) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    if (isAlive(pid)) live.push(pid);
+    else await rm(path.join(leases, name), { force: true });
+  }
+  return live;
 }
 
 function clusterFiles(dataDir: string) {
   return {
     password: `${dataDir}.password`,
-    owner: `${dataDir}.owner`,
+    /** One empty file per process of ours using the server, named by its pid. */
+    leases: `${dataDir}.leases`,
     // Inside the data directory: the postgres user must be able to write it.
     serverLog: path.join(dataDir, 'server.log'),
   };
@@ -198,15 +231,6 @@ async function runningServer(dataDir: string): Promise<{ pid: number; port: numb
   const port = Number(lines[3]);
   if (!Number.isInteger(pid) || !isAlive(pid)) return undefined; // a stale pid file: Postgres clears it itself
   return { pid, port };
-}
-
-async function readOwner(ownerFile: string): Promise<number | undefined> {
-  try {
-    const pid = Number((await readFile(ownerFile, 'utf8')).trim());
-    return Number.isInteger(pid) ? pid : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function isAlive(pid: number): boolean {

@@ -12,7 +12,7 @@ import { testLog } from '../helpers/database.ts';
 const projectRoot = path.resolve(import.meta.dirname, '../..');
 // Under the project: the postgres system user must be able to reach it (not /root, not a private /tmp).
 const dataDir = path.join(projectRoot, '.data', `test-embedded-${process.pid}`);
-t.teardown(() => rm(dataDir, { recursive: true, force: true }).then(() => rm(`${dataDir}.password`, { force: true })).then(() => rm(`${dataDir}.owner`, { force: true })));
+t.teardown(() => rm(dataDir, { recursive: true, force: true }).then(() => rm(`${dataDir}.password`, { force: true })).then(() => rm(`${dataDir}.leases`, { recursive: true, force: true })));
 
 async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -80,4 +80,17 @@ t.test('a server another live process runs is shared, not stopped', async (t) =>
   child.kill('SIGTERM');
   await new Promise((resolve) => child.on('exit', resolve));
   t.notOk(await answers(shared.adminUrl), 'its owner stopped it');
+});
+
+t.test('the process that started the server can leave first: the server runs on for the others, and the last to leave stops it', async (t) => {
+  const port = await freePort();
+  const { child, ready } = holdServer(port);
+  await ready;
+  const joined = await startEmbeddedPostgres({ dataDir, port, log: testLog });
+  child.kill('SIGTERM');
+  await new Promise((resolve) => child.on('exit', resolve));
+  t.ok(await answers(joined.adminUrl), 'still running for the process that joined it');
+  await joined.stop();
+  t.notOk(await answers(joined.adminUrl), 'the last to leave stopped it');
+  t.notOk(existsSync(path.join(dataDir, 'postmaster.pid')), 'and nothing holds the data directory');
 });
