@@ -28,6 +28,8 @@ export interface Config {
   /** Outgoing mail. */
   readonly mail: { readonly smtpUrl: string; readonly from: string };
   readonly orders: OrdersConfig;
+  /** Bearer token for GET /metrics; undefined: /metrics answers loopback clients only. */
+  readonly metricsToken: string | undefined;
 }
 
 export interface StripeConfig {
@@ -97,6 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       sellerAddress: Object.freeze(nonBlank(env, 'SELLER_ADDRESS', '1 Example Street|London EC1A 1AA|United Kingdom')
         .split('|').map((line) => line.trim()).filter(Boolean)),
     }),
+    metricsToken: bearerToken(env, 'METRICS_TOKEN'),
   });
 }
 
@@ -176,6 +179,16 @@ function oneOf(env: NodeJS.ProcessEnv, name: string, fallback: string, allowed: 
   const value = env[name] || fallback;
   if (!allowed.includes(value)) {
     throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, not "${value}"`);
+  }
+  return value;
+}
+
+function bearerToken(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name];
+  if (!value) return undefined;
+  // RFC 6750's token characters, so it travels in an Authorization header as it is; long enough not to be guessed.
+  if (value.length < 16 || !/^[A-Za-z0-9\-._~+/]+=*$/.test(value)) {
+    throw new ConfigError(`${name} must be at least 16 characters of letters, digits and -._~+/ (e.g. openssl rand -hex 32)`);
   }
   return value;
 }

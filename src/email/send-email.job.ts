@@ -33,16 +33,17 @@ export function sendEmailJob({ db, mailer, log }: SendEmailDependencies) {
 
   async function deliver(job: JobWithMetadata<SendEmailJobData>): Promise<void> {
     const emailId = job.data.emailId;
-    const jobLog = log.child({ queue: job.name, jobId: job.id, emailId, attempt: job.retryCount + 1 });
+    let jobLog = log.child({ queue: job.name, jobId: job.id, emailId, attempt: job.retryCount + 1 });
     let sendError: unknown;
     try {
       const outcome = await db.transaction().execute(async (trx) => {
         const email = await trx.selectFrom('email_outbox')
-          .select(['id', 'status', 'recipient', 'subject', 'text_body', 'html_body', 'attachments', 'message_id'])
+          .select(['id', 'status', 'order_id', 'recipient', 'subject', 'text_body', 'html_body', 'attachments', 'message_id'])
           .where('id', '=', emailId)
           .forUpdate()
           .executeTakeFirst();
         if (!email) return 'missing';
+        if (email.order_id !== null) jobLog = jobLog.child({ orderId: email.order_id });
         if (email.status === 'sent') return 'already sent';
         try {
           await mailer.send({

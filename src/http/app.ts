@@ -9,6 +9,7 @@ import { createSessionCache } from '../auth/session-cache.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/kysely.ts';
 import type { Logger } from '../logger.ts';
+import { metricsRoutes } from '../metrics/metrics.routes.ts';
 import { shopRoutes } from '../shop/shop.routes.ts';
 import { statsRoutes } from '../stats/stats.routes.ts';
 import { stripeWebhookRoutes } from '../orders/stripe-webhook.routes.ts';
@@ -34,6 +35,7 @@ export async function build(config: Config, { pool, db, log, boss, stripe }: App
   const sessions = createSessionCache(pool);
   await installAuth(app, config, sessions);
   await app.register(healthzRoutes, { pool });
+  await app.register(metricsRoutes, { db, config });
   await app.register(authRoutes, { pool, config, sessions });
   await app.register(statsRoutes, { pool, db });
   await app.register(stripeWebhookRoutes, { db, config, boss, stripe });

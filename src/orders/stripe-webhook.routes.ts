@@ -4,6 +4,7 @@ import type Stripe from 'stripe';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/kysely.ts';
 import { HttpError } from '../http/http-error.ts';
+import { recordWebhookReject, type WebhookRejectReason } from '../metrics/webhook-rejects.ts';
 import { Queues, type ProcessStripeEventJob } from './order-queues.ts';
 import { createStripeClient } from './stripe-client.ts';
 
@@ -11,6 +12,16 @@ import { createStripeClient } from './stripe-client.ts';
 export const WEBHOOK_BODY_LIMIT = 256 * 1024;
 /** Stripe's own default: a signature older than this is refused (a replayed request). */
 export const WEBHOOK_TOLERANCE_SECONDS = 300;
+
+/** The refusals of this route by error code, counted in tanktop_webhook_rejects_total. */
+const REJECT_REASONS: ReadonlyMap<unknown, WebhookRejectReason> = new Map([
+  ['missing_signature', 'bad_signature'],
+  ['invalid_signature', 'bad_signature'],
+  ['stale_signature', 'stale'],
+  ['FST_ERR_CTP_BODY_TOO_LARGE', 'too_large'],
+  ['empty_body', 'bad_payload'],
+  ['not_an_event', 'bad_payload'],
+]);
 
 export interface StripeWebhookOptions {
   db: Db;
@@ -38,6 +49,11 @@ export const stripeWebhookRoutes: FastifyPluginAsync<StripeWebhookOptions> = asy
   const verifier = stripe ?? createStripeClient(config.stripe);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  // One place for every refusal, the size limit's too (Fastify raises it before the handler runs).
+  app.addHook('onError', async (_request, _reply, error) => {
+    const reason = REJECT_REASONS.get((error as { code?: unknown }).code);
+    if (reason) recordWebhookReject('stripe', reason);
+  });
 
   app.post('/webhooks/stripe', { bodyLimit: WEBHOOK_BODY_LIMIT, config: { public: true } }, async (request, reply) => {
     const body = request.body;

@@ -32,7 +32,7 @@ export function renderInvoicePdfJob(deps: OrderJobDeps): JobHandler<RenderInvoic
         attachments: [{ filename: `${invoice.number}.pdf`, contentType: 'application/pdf', content: pdf }],
       });
     });
-    log.info({ invoice: invoice.number, bytes: pdf.length }, 'invoice rendered and its e-mail queued');
+    log.info({ orderId: invoice.orderId, invoice: invoice.number, bytes: pdf.length }, 'invoice rendered and its e-mail queued');
     return invoice.number;
   };
 }
