@@ -24,6 +24,8 @@ const sendOptions: Omit<Queue, 'name'> = {
   expireInSeconds: Math.max(120, 4 * Math.ceil((SMTP_TIMEOUTS_MS.connection + SMTP_TIMEOUTS_MS.greeting + SMTP_TIMEOUTS_MS.socket) / 1000)),
   // A killed worker's job is retried after a missed heartbeat, not after the whole expiry.
   heartbeatSeconds: 15,
+  // Workers wake on NOTIFY the moment an e-mail is queued; polling is the floor.
+  notify: true,
   deadLetter: EMAIL_SEND_DEAD_LETTER_QUEUE,
 };
 

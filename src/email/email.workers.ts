@@ -1,4 +1,5 @@
 import type { PgBoss } from 'pg-boss';
+import { BATCH_SIZE } from '../jobs/work-queue.ts';
 import { EMAIL_SEND_QUEUE } from './email.queues.ts';
 import { sendEmailJob, type SendEmailDependencies } from './send-email.job.ts';
 
@@ -10,14 +11,20 @@ export interface EmailWorkerOptions {
 }
 
 /**
- * Starts the email__send workers. One job per batch: a throwing handler
- * fails its whole batch, and each message must succeed or retry on its own.
+ * Starts the email__send workers: batches as in workQueue (each message
+ * settles on its own, a full batch fetches again at once); the queue is a
+ * notify queue, so a queued message wakes them at once.
  */
 export function registerEmailWorkers(boss: PgBoss, deps: SendEmailDependencies, options: EmailWorkerOptions = {}): Promise<string> {
+  const polling = options.pollingIntervalSeconds ?? 2;
   return boss.work(EMAIL_SEND_QUEUE, {
-    batchSize: 1,
+    batchSize: BATCH_SIZE,
+    perJobResults: true,
+    burstWhenBatchFull: true,
     includeMetadata: true,
     localConcurrency: options.concurrency ?? 4,
-    pollingIntervalSeconds: options.pollingIntervalSeconds ?? 2,
+    pollingIntervalSeconds: polling,
+    // NOTIFY does not announce a retry whose delay has passed: poll for those.
+    notifyPollingIntervalSeconds: polling,
   }, sendEmailJob(deps));
 }

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
-import type { JobWithMetadata } from 'pg-boss';
+import type { JobResult, JobWithMetadata } from 'pg-boss';
+import { failureOutput } from '../jobs/work-queue.ts';
 import type { Db } from '../db/kysely.ts';
 import type { Logger } from '../logger.ts';
 import type { SendEmailJobData } from './email.queues.ts';
@@ -27,8 +28,18 @@ const MAX_ERROR_LENGTH = 2000;
  * queue.
  */
 export function sendEmailJob({ db, mailer, log }: SendEmailDependencies) {
-  return async function sendEmail(jobs: JobWithMetadata<SendEmailJobData>[]): Promise<void> {
-    for (const job of jobs) await deliver(job);
+  /** Each job of the batch settles on its own: one undeliverable message does not hold back the others. */
+  return async function sendEmail(jobs: JobWithMetadata<SendEmailJobData>[]): Promise<JobResult[]> {
+    const results: JobResult[] = [];
+    for (const job of jobs) {
+      try {
+        await deliver(job);
+        results.push({ id: job.id, status: 'completed' });
+      } catch (error) {
+        results.push({ id: job.id, status: 'failed', output: failureOutput(error) });
+      }
+    }
+    return results;
   };
 
   async function deliver(job: JobWithMetadata<SendEmailJobData>): Promise<void> {
