@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: start test install typecheck bench-ingest bench-pages test-browser clean-data help
+.PHONY: start test install typecheck bench-ingest bench-pages bench-orders test-browser clean-data help
 
 help:
 	@echo "make start         install what is missing, start Postgres (embedded unless DATABASE_URL), migrate, seed a demo, serve"
@@ -12,6 +12,7 @@ help:
 	@echo "make typecheck     type-check with tsc"
 	@echo "make bench-ingest  run the ingest benchmark (minutes; not part of the tests)"
 	@echo "make bench-pages   run the stats pages benchmark (seeds 1M and 10M sales once; long)"
+	@echo "make bench-orders  run the order workflow benchmark (checkout to invoice e-mail, web and worker processes)"
 	@echo "make test-browser  run only the headless Chromium test of the stats pages"
 	@echo "make clean-data    delete the embedded Postgres data under .data/"
 
@@ -37,6 +38,9 @@ bench-ingest: install
 
 bench-pages: install
 	npm run bench:pages
+
+bench-orders: install
+	npm run bench:orders
 
 test-browser: install
 	npm run test:browser

@@ -1,0 +1,239 @@
+/**
+ * `npm run bench:orders`: the order workflow end to end, with the web side
+ * and the worker as they run in production. Progress on stderr, the results
+ * (a Markdown table, the stages, the queue depths and the checks) on stdout.
+ */
+import { readFileSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../src/config.ts';
+import { DatabaseUnavailableError, describeTarget } from '../src/db/connection-check.ts';
+import { openDatabase } from '../src/db/open-database.ts';
+import { createLogger } from '../src/logger.ts';
+import { type BenchOptions, DATABASE_NAME, UsageError } from './orders/model.ts';
+import { int, note } from './orders/progress.ts';
+import { startProfiler, type Profiler } from './orders/profile.ts';
+import { enableQueryTally } from './orders/query-tally.ts';
+import { printReport, verificationLine, type Report } from './orders/report.ts';
+import { startStack, type Stack } from './orders/stack.ts';
+import { webhookPhase } from './orders/webhook-phase.ts';
+import { asFastAsPossiblePhase, fixedRatePhase } from './orders/workflow-phases.ts';
+
+const USAGE = `Usage: npm run bench:orders -- [options]
+
+Runs the order workflow end to end on a database of its own, ${DATABASE_NAME}
+(dropped, created and migrated afresh every run, then kept for inspection):
+the app (build() listening on a free port: the checkout service and POST
+/webhooks/stripe), the gateway and mail sandboxes (in a helper thread), and the
+worker as a separate process (node src/worker.ts). Per order: checkout, payment
+at the gateway sandbox, signed webhooks, then in the worker: paid, sales rows,
+invoice number, PDF, e-mail over SMTP; an order is complete when its invoice
+e-mail is in the mail sandbox's mailbox.
+
+Phases: (1) orders at a fixed rate; (2) as fast as possible (checkouts first,
+then every session paid, a bounded number at once); (3) the pg-boss queue depth
+every 0.5 s during every phase; (4) the webhook endpoint at a fixed rate (signed
+events; the worker processes them as they come).
+After each phase every order is checked: paid once, one invoice, one e-mail,
+invoice numbers gapless, sales rows = units sold.
+
+The server is DATABASE_URL when set (its user must be allowed to create
+databases), otherwise the embedded Postgres.
+
+Options:
+  --phases LIST            which of phases 1, 2 and 4 to run, e.g. 1,4 (default 1,2,4; 3 samples during each)
+  --orders N               orders in all, half at the fixed rate, half as fast as possible (default 2000)
+  --rate R                 orders per second of phase 1 (default 50)
+  --in-flight K            payments in flight at once in phase 2 (default 64)
+  --webhook-rate R         requests per second of phase 4 (default 200)
+  --webhook-seconds S      length of phase 4 (default 15)
+  --webhook-concurrency C  webhook deliveries the gateway sandbox has in flight (default 64)
+  --drain-timeout S        how long a phase may wait for its last e-mails after its last payment (default 120)
+  --log-level L            log level of the app and the worker (default info, as in production)
+  --log-file F             where their logs go (default: ${path.join(os.tmpdir(), 'tanktop-bench-orders.log')})
+  --worker W               shipped: node src/worker.ts (default); tuned: bench/orders/tuned-worker.ts, the
+                           pg-boss settings this benchmark proposes (notify on email__send, batches with
+                           burstWhenBatchFull), to measure them
+  --tuned-batch N          the tuned worker's batch size (default 5)
+  --webhooks-alone         pause the worker (SIGSTOP) during phase 4's load: the endpoint without the worker
+                           competing for the cores (a diagnosis; the events are processed afterwards)
+  --count-queries          count the statements of the web side (per phase) and of the worker (whole run)
+                           and print them per order (a diagnosis: it costs a little)
+  --cpu-prof DIR           CPU profiles into DIR: the web side (this process's main thread) and the worker
+                           (node --cpu-prof, written when it stops)
+  -h, --help               show this help
+
+Exit code: 0 done; 1 an order was lost or duplicated (or another check
+failed), or an error; 2 bad arguments; 3 no database. Ctrl-C stops everything
+in order (a second one at once).
+`;
+
+function parseOptions(argv: string[]): BenchOptions | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv, allowPositionals: false, strict: true,
+      options: {
+        phases: { type: 'string' }, orders: { type: 'string' }, rate: { type: 'string' }, 'in-flight': { type: 'string' },
+        'webhook-rate': { type: 'string' }, 'webhook-seconds': { type: 'string' }, 'webhook-concurrency': { type: 'string' },
+        'drain-timeout': { type: 'string' }, 'log-level': { type: 'string' }, 'log-file': { type: 'string' },
+        'cpu-prof': { type: 'string' }, worker: { type: 'string' }, 'tuned-batch': { type: 'string' }, 'count-queries': { type: 'boolean' }, 'webhooks-alone': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message.split('\n')[0]);
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+  const whole = (x: number) => Number.isInteger(x);
+  const logLevel = v['log-level'] ?? 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) throw new UsageError(`--log-level takes fatal, error, warn, info, debug, trace or silent, not "${logLevel}"`);
+  const phases = new Set((v.phases ?? '1,2,4').split(',').map((phase) => Number(phase.trim())));
+  if (phases.size === 0 || [...phases].some((phase) => ![1, 2, 4].includes(phase))) throw new UsageError(`--phases takes a list of 1, 2 and 4, not "${v.phases}"`);
+  return {
+    phases,
+    orders: numberFlag('--orders', v.orders, 2_000, (x) => whole(x) && x >= 2 && x <= 1_000_000, 'a whole number from 2 to 1000000'),
+    rate: numberFlag('--rate', v.rate, 50, (x) => x > 0 && x <= 10_000, 'a rate above 0 and at most 10000'),
+    inFlight: numberFlag('--in-flight', v['in-flight'], 64, (x) => whole(x) && x >= 1 && x <= 1_000, 'a whole number from 1 to 1000'),
+    webhookRate: numberFlag('--webhook-rate', v['webhook-rate'], 200, (x) => x > 0 && x <= 10_000, 'a rate above 0 and at most 10000'),
+    webhookSeconds: numberFlag('--webhook-seconds', v['webhook-seconds'], 15, (x) => x > 0 && x <= 3_600, 'a number of seconds above 0 and at most 3600'),
+    webhookConcurrency: numberFlag('--webhook-concurrency', v['webhook-concurrency'], 64, (x) => whole(x) && x >= 1 && x <= 1_000, 'a whole number from 1 to 1000'),
+    drainTimeoutSeconds: numberFlag('--drain-timeout', v['drain-timeout'], 120, (x) => x > 0 && x <= 86_400, 'a number of seconds above 0'),
+    logLevel,
+    logFile: path.resolve(v['log-file'] ?? path.join(os.tmpdir(), 'tanktop-bench-orders.log')),
+    worker: workerKind(v.worker),
+    tunedBatch: numberFlag('--tuned-batch', v['tuned-batch'], 5, (x) => whole(x) && x >= 2 && x <= 100, 'a whole number from 2 to 100'),
+    countQueries: v['count-queries'] ?? false,
+    webhooksAlone: v['webhooks-alone'] ?? false,
+    profileDir: v['cpu-prof'] === undefined ? undefined : path.resolve(v['cpu-prof']),
+  };
+}
+
+function workerKind(raw: string | undefined): BenchOptions['worker'] {
+  if (raw === undefined || raw === 'shipped' || raw === 'tuned') return raw ?? 'shipped';
+  throw new UsageError(`--worker takes shipped or tuned, not "${raw}"`);
+}
+
+function numberFlag(flag: string, raw: string | undefined, fallback: number, valid: (x: number) => boolean, expected: string): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value) || !valid(value)) throw new UsageError(`${flag} takes ${expected}, not "${raw}"`);
+  return value;
+}
+
+// ---------------------------------------------------------------------------
+// Stopping: the first Ctrl-C ends the phase in progress and closes everything
+// in order; a second one kills the worker and leaves at once.
+
+const stopping = new AbortController();
+let running: Stack | undefined;
+let signals = 0;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (++signals > 1) {
+      running?.worker.kill();
+      process.exit(130);
+    }
+    note(`${signal}: stopping (again to quit at once)`);
+    stopping.abort();
+  });
+}
+
+/** Linux's share of time some task waited for a CPU over 5 minutes (PSI), if the kernel tells. */
+function cpuPressure(): string | undefined {
+  try {
+    return /some avg10=[\d.]+ avg60=[\d.]+ avg300=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+async function runBenchmark(options: BenchOptions): Promise<number> {
+  const config = loadConfig();
+  const log = createLogger(process.env.LOG_LEVEL ? config.logLevel : 'warn', 'bench');
+  if (options.countQueries) enableQueryTally((await import('./orders/query-counter.ts')).queryCounts);
+  note('opening the database server');
+  const database = await openDatabase(config, log);
+  let report: Report;
+  try {
+    const stack = await startStack(database.adminUrl, options, log);
+    running = stack;
+    const profiler: Profiler | undefined = options.profileDir ? await startProfiler(options.profileDir, 'bench-orders-web') : undefined;
+    try {
+      report = await runPhases(stack, options, database.adminUrl, Boolean(config.databaseUrl));
+    } finally {
+      if (profiler) note(`web-side CPU profile: ${await profiler.stop()}`);
+      note('stopping the worker, the app, the sandboxes and the pools');
+      await stack.close();
+      running = undefined;
+    }
+    if (stack.workerQueryCountsFile) {
+      report.workerQueries = JSON.parse(await readFile(stack.workerQueryCountsFile, 'utf8').catch(() => '{}')) as Record<string, number>;
+      await rm(stack.workerQueryCountsFile, { force: true });
+    }
+  } finally {
+    await database.close();
+  }
+  printReport(report);
+  const verified = [report.fixed, report.afap, report.webhooks].every((phase) => phase?.verification.ok ?? true);
+  return verified && !stopping.signal.aborted ? 0 : 1;
+}
+
+async function runPhases(stack: Stack, options: BenchOptions, adminUrl: string, external: boolean): Promise<Report> {
+  const { rows } = await stack.pool.query<{ server_version: string }>('show server_version');
+  const fixedCount = Math.ceil(options.orders / 2);
+  const loadAtStart = os.loadavg()[0]!;
+  const phases = [1, 2, 4].filter((phase) => options.phases.has(phase)).join(', ');
+  const report: Report = {
+    notes: [],
+    header: `PostgreSQL ${rows[0]!.server_version} at ${describeTarget(adminUrl)}${external ? '' : ' (embedded)'}, ${os.availableParallelism()} cores, Node ${process.version}; phases ${phases}; ` +
+      `${int(options.orders)} orders (${int(fixedCount)} at ${options.rate}/s, ${int(options.orders - fixedCount)} as fast as possible with ${options.inFlight} payments in flight); ` +
+      `gateway sandbox: ${options.webhookConcurrency} webhook deliveries in flight; worker: ${options.worker === 'shipped' ? 'node src/worker.ts as shipped' : `bench/orders/tuned-worker.ts (batches of ${options.tunedBatch}, burstWhenBatchFull, notify on email__send)`}; ` +
+      `logs at ${options.logLevel} in ${options.logFile}${options.countQueries ? '; statements counted (--count-queries: a little slower)' : ''}.`,
+  };
+  note(`app at ${stack.appUrl}, gateway sandbox at ${stack.helper.gatewayUrl}, mailbox at ${stack.helper.mailUrl}, worker pid ${stack.worker.pid}; logs in ${options.logFile}`);
+  if (options.phases.has(1) && !stopping.signal.aborted) report.fixed = await fixedRatePhase(stack, options, fixedCount, stopping.signal);
+  if (report.fixed) note(verificationLine(report.fixed.verification));
+  if (report.fixed?.timedOut && options.phases.has(2)) {
+    report.notes.push('Phase 2 skipped: phase 1 did not complete within --drain-timeout, and its backlog would have been measured instead.');
+    note(report.notes.at(-1)!);
+  } else if (options.phases.has(2) && !stopping.signal.aborted) {
+    report.afap = await asFastAsPossiblePhase(stack, options, options.orders - fixedCount, stopping.signal);
+  }
+  if (report.afap) note(verificationLine(report.afap.verification));
+  if (options.phases.has(4) && !stopping.signal.aborted) report.webhooks = await webhookPhase(stack, options, stopping.signal);
+  if (report.webhooks) note(verificationLine(report.webhooks.verification));
+  if (stopping.signal.aborted) report.notes.push('Stopped by a signal before the end: the figures cover what ran.');
+  const pressure = cpuPressure();
+  report.notes.push(`Machine load (1-minute load average, ${os.availableParallelism()} cores): ${loadAtStart.toFixed(2)} at the start, ${os.loadavg()[0]!.toFixed(2)} at the end` +
+    `${pressure ? `; CPU pressure (some, avg300) ${pressure} %` : ''}. Everything here shares the cores: Postgres, this process (app, sandboxes, load), the worker, and whatever else runs.`);
+  return report;
+}
+
+async function main(argv: string[]): Promise<number> {
+  try {
+    const options = parseOptions(argv);
+    if (options === 'help') {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    return await runBenchmark(options);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`bench:orders: ${error.message} (see --help)\n`);
+      return 2;
+    }
+    if (error instanceof ConfigError || error instanceof DatabaseUnavailableError) {
+      process.stderr.write(`bench:orders: ${error.message}\n`);
+      return 3;
+    }
+    process.stderr.write(`bench:orders: ${(error as Error)?.stack ?? String(error)}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
+// Whatever a library left scheduled (an HTTP keep-alive, a timer), the run is over.
+process.exit(process.exitCode);
