@@ -1,0 +1,93 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { fromKysely, type PgBoss } from 'pg-boss';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/kysely.ts';
+import { HttpError } from '../http/http-error.ts';
+import { recordWebhookReject, WEBHOOK_REJECT_REASONS, webhookRejects, type WebhookRejectReason } from '../metrics/webhook-rejects.ts';
+import { isSupplierEvent, type SupplierEvent } from './supplier-api.types.ts';
+import { SupplierQueues, type ProcessSupplierEventJob } from './supplier-queues.ts';
+import { checkSupplierSignature } from './supplier-webhook-signature.ts';
+
+/** The supplier's events carry one order (a few KB); anything near this is not one of them. */
+export const SUPPLIER_WEBHOOK_BODY_LIMIT = 256 * 1024;
+/** A signature older (or newer) than this is refused: a replayed delivery. */
+export const SUPPLIER_WEBHOOK_TOLERANCE_SECONDS = 300;
+
+/** The refusals of this route by error code, counted in tanktop_webhook_rejects_total{provider="supplier"}. */
+const REJECT_REASONS: ReadonlyMap<unknown, WebhookRejectReason> = new Map([
+  ['missing_signature', 'bad_signature'],
+  ['invalid_signature', 'bad_signature'],
+  ['stale_signature', 'stale'],
+  ['FST_ERR_CTP_BODY_TOO_LARGE', 'too_large'],
+  ['empty_body', 'bad_payload'],
+  ['not_an_event', 'bad_payload'],
+]);
+
+// Present at 0 from the start, as the gateway's are.
+for (const reason of WEBHOOK_REJECT_REASONS) webhookRejects.inc({ provider: 'supplier', reason }, 0);
+
+export interface SupplierWebhookOptions {
+  db: Db;
+  config: Config;
+  /** Enqueues the processing job; a process without one stores the event and the poll job enqueues it later. */
+  boss?: Pick<PgBoss, 'send'>;
+}
+
+/**
+ * POST /webhooks/supplier, the supplier's inbox (the gateway's twin). Public:
+ * the signature is the supplier's credential. The raw bytes are checked
+ * against Supplier-Signature; a missing, forged or stale signature is a 400
+ * and nothing is stored. A verified event is stored in webhook_events
+ * (provider 'supplier', unique per event id) with its supplier__process_event
+ * job in one transaction, then answered 200, also when it was stored already
+ * (delivery is at least once). A 500 only when it could not be stored, which
+ * the supplier should resend.
+ *
+ * Encapsulated: the raw-body parser and the size limit apply to this route only.
+ */
+export const supplierWebhookRoutes: FastifyPluginAsync<SupplierWebhookOptions> = async (app, { db, config, boss }) => {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  app.addHook('onError', async (_request, _reply, error) => {
+    const reason = REJECT_REASONS.get((error as { code?: unknown }).code);
+    if (reason) recordWebhookReject('supplier', reason);
+  });
+
+  app.post('/webhooks/supplier', { bodyLimit: SUPPLIER_WEBHOOK_BODY_LIMIT, config: { public: true } }, async (request, reply) => {
+    const body = request.body;
+    if (!Buffer.isBuffer(body) || body.length === 0) throw new HttpError(400, 'empty_body', 'A webhook needs a body: the event, as JSON.');
+    const header = request.headers['supplier-signature'];
+    const check = checkSupplierSignature(typeof header === 'string' ? header : undefined, body, config.supplier.webhookSecret, SUPPLIER_WEBHOOK_TOLERANCE_SECONDS);
+    if (check !== 'valid') {
+      request.log.warn({ bytes: body.length, check }, 'supplier webhook refused: bad signature');
+      if (check === 'missing') throw new HttpError(400, 'missing_signature', 'The Supplier-Signature header is missing: only signed events are accepted.');
+      if (check === 'stale') {
+        throw new HttpError(400, 'stale_signature', `The Supplier-Signature timestamp is more than ${SUPPLIER_WEBHOOK_TOLERANCE_SECONDS} seconds away: the event is refused as a possible replay.`);
+      }
+      throw new HttpError(400, 'invalid_signature', 'The Supplier-Signature header does not match this body and the webhook secret.');
+    }
+    let event: SupplierEvent;
+    try {
+      const parsed: unknown = JSON.parse(body.toString('utf8'));
+      if (!isSupplierEvent(parsed)) throw new Error('not an event');
+      event = parsed;
+    } catch {
+      throw new HttpError(400, 'not_an_event', 'The body is signed but is not a supplier event (it needs an id, a type and an order).');
+    }
+
+    const stored = await db.transaction().execute(async (trx) => {
+      const row = await trx.insertInto('webhook_events')
+        .values({ provider: 'supplier', event_id: event.id, type: event.type, payload: body.toString('utf8') })
+        .onConflict((conflict) => conflict.columns(['provider', 'event_id']).doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      if (row && boss) {
+        const job: ProcessSupplierEventJob = { webhookEventId: row.id };
+        await boss.send(SupplierQueues.processEvent, job, { db: fromKysely(trx) });
+      }
+      return row;
+    });
+    request.log.info({ eventId: event.id, eventType: event.type, bytes: body.length, duplicate: !stored, webhookEventId: stored?.id }, 'supplier webhook received');
+    return reply.status(200).send({ received: true, duplicate: !stored });
+  });
+};
