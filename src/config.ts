@@ -30,7 +30,42 @@ export interface Config {
   readonly orders: OrdersConfig;
   /** Bearer token for GET /metrics; undefined: /metrics answers loopback clients only. */
   readonly metricsToken: string | undefined;
+  /** Alerts to the team's chat channel (src/alerts/). */
+  readonly alerts: AlertsConfig;
+  /** The drop-shipping supplier (src/supplier/). */
+  readonly supplier: SupplierConfig;
 }
+
+export interface SupplierConfig {
+  /**
+   * The supplier API's base, with its version (`…/v1`). Unset: no supplier is
+   * configured, and paid orders wait in supplier__submit_order until a worker
+   * that has one runs (`make start` starts the supplier sandbox and sets it).
+   */
+  readonly apiUrl: string | undefined;
+  /** Sent as `Authorization: Bearer <token>`. A secret. */
+  readonly apiToken: string;
+  /** Verifies the Supplier-Signature of its webhooks. A secret. */
+  readonly webhookSecret: string;
+  /** Per API call; far below the supplier jobs' expiry (a job that outlives it may run twice). */
+  readonly timeoutMs: number;
+  /** An order whose supplier status has not moved for this long is asked about (missed webhooks). */
+  readonly pollAfterMinutes: number;
+}
+
+export interface AlertsConfig {
+  /** A Slack incoming webhook (or the alert sandbox's). A secret: never logged or printed whole. */
+  readonly webhookUrl: string;
+  /** An incident raised again within this many minutes of its last notification is counted, not sent again. */
+  readonly renotifyMinutes: number;
+  /** Notifications sent per rolling minute across every worker; beyond it they are suppressed. */
+  readonly maxPerMinute: number;
+  /** Per webhook request; far below the alert__send job's expiry. */
+  readonly timeoutMs: number;
+}
+
+/** Where the alert sandbox listens by default (`npm run sandbox:alerts`, `make start`). */
+export const ALERT_SANDBOX_DEFAULT_WEBHOOK_URL = 'http://127.0.0.1:8026/hooks/tanktop';
 
 export interface StripeConfig {
   readonly secretKey: string;
@@ -100,7 +135,40 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         .split('|').map((line) => line.trim()).filter(Boolean)),
     }),
     metricsToken: bearerToken(env, 'METRICS_TOKEN'),
+    alerts: Object.freeze({
+      webhookUrl: webhookUrl(env, 'ALERT_WEBHOOK_URL', ALERT_SANDBOX_DEFAULT_WEBHOOK_URL),
+      renotifyMinutes: integer(env, 'ALERT_RENOTIFY_MINUTES', 60, 1, 7 * 24 * 60),
+      maxPerMinute: integer(env, 'ALERT_MAX_PER_MINUTE', 20, 1, 1000),
+      timeoutMs: integer(env, 'ALERT_TIMEOUT_MS', 5000, 500, 30_000),
+    }),
+    supplier: Object.freeze({
+      apiUrl: httpUrl(env, 'SUPPLIER_API_URL', undefined)?.replace(/\/+$/, ''),
+      apiToken: token(env, 'SUPPLIER_API_TOKEN', 'tanktop-dev-supplier-token'),
+      webhookSecret: nonBlank(env, 'SUPPLIER_WEBHOOK_SECRET', 'supplier_dev_webhook_secret'),
+      timeoutMs: integer(env, 'SUPPLIER_TIMEOUT_MS', 5000, 200, 30_000),
+      pollAfterMinutes: integer(env, 'SUPPLIER_POLL_AFTER_MINUTES', 30, 1, 7 * 24 * 60),
+    }),
   });
+}
+
+/** A token sent in a header as it is: printable, no spaces (the error never repeats it). */
+function token(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const value = env[name] || fallback;
+  if (!/^[\x21-\x7e]+$/.test(value)) throw new ConfigError(`${name} must be printable characters without spaces`);
+  return value;
+}
+
+/** Like httpUrl, but the value is a secret (a Slack webhook URL carries its token): the error never repeats it. */
+function webhookUrl(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const value = env[name] || fallback;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${name} is not a valid URL (expected https://hooks.slack.com/services/…)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`${name} must be an http:// or https:// URL, not ${url.protocol}//…`);
+  return value;
 }
 
 function httpUrl(env: NodeJS.ProcessEnv, name: string, fallback: string | undefined): string | undefined {

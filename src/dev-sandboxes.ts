@@ -1,8 +1,11 @@
 import { ConfigError } from './config.ts';
 import type { Logger } from './logger.ts';
+import { startAlertSandbox, type AlertSandbox } from './sandboxes/alerts/alert-sandbox.ts';
 import { gatewaySandboxClient } from './sandboxes/gateway/gateway-sandbox.client.ts';
 import { startGatewaySandbox, type GatewaySandbox } from './sandboxes/gateway/gateway-sandbox.ts';
 import { startMailSandbox, type MailSandbox } from './sandboxes/mail/mail-sandbox.ts';
+import { supplierSandboxClient } from './sandboxes/supplier/supplier-sandbox.client.ts';
+import { startSupplierSandbox, type SupplierSandbox } from './sandboxes/supplier/supplier-sandbox.ts';
 
 /**
  * `make start` on a developer's machine: the payment gateway sandbox and the
@@ -12,11 +15,13 @@ import { startMailSandbox, type MailSandbox } from './sandboxes/mail/mail-sandbo
  * - the gateway sandbox when STRIPE_API_BASE is unset and STRIPE_SECRET_KEY is
  *   unset or the sandbox's own key (sk_test_tanktop…): a real key without an
  *   API base means api.stripe.com, which we never stand in for;
- * - the mail sandbox when SMTP_URL is unset.
- * DEV_SANDBOXES=off starts neither (a production machine should say so).
+ * - the mail sandbox when SMTP_URL is unset;
+ * - the alert sandbox (the team's chat channel) when ALERT_WEBHOOK_URL is unset;
+ * - the supplier sandbox (the drop-shipping supplier) when SUPPLIER_API_URL is unset.
+ * DEV_SANDBOXES=off starts none (a production machine should say so).
  */
 
-export const DEV_SANDBOX_DEFAULTS = Object.freeze({ gatewayPort: 12111, smtpPort: 2525, mailboxPort: 8025, host: '127.0.0.1' });
+export const DEV_SANDBOX_DEFAULTS = Object.freeze({ gatewayPort: 12111, smtpPort: 2525, mailboxPort: 8025, alertPort: 8026, host: '127.0.0.1' });
 const WEBHOOK_SECRET_DEFAULT = 'whsec_tanktop_dev_sandbox_secret';
 
 export interface DevSandboxPlan {
@@ -51,6 +56,31 @@ export function planDevSandboxes(env: NodeJS.ProcessEnv): DevSandboxPlan {
   };
 }
 
+/** The supplier sandbox's defaults, as `npm run sandbox:supplier` has them (docs/supplier-api.md). */
+export const SUPPLIER_SANDBOX_DEFAULTS = Object.freeze({ port: 12112, apiToken: 'tanktop-dev-supplier-token', webhookSecret: 'supplier_dev_webhook_secret' });
+
+/** Whether and where the supplier sandbox starts (apart from planDevSandboxes, like the alert sandbox's). */
+export function planSupplierSandbox(env: NodeJS.ProcessEnv): { host: string; port: number; portFromEnv: boolean; apiToken: string; webhookSecret: string } | null {
+  if ((env.DEV_SANDBOXES || 'auto') === 'off' || env.SUPPLIER_API_URL) return null;
+  return {
+    host: env.SUPPLIER_SANDBOX_HOST || DEV_SANDBOX_DEFAULTS.host,
+    port: port(env, 'SUPPLIER_SANDBOX_PORT', SUPPLIER_SANDBOX_DEFAULTS.port),
+    portFromEnv: Boolean(env.SUPPLIER_SANDBOX_PORT),
+    apiToken: env.SUPPLIER_API_TOKEN || SUPPLIER_SANDBOX_DEFAULTS.apiToken,
+    webhookSecret: env.SUPPLIER_WEBHOOK_SECRET || SUPPLIER_SANDBOX_DEFAULTS.webhookSecret,
+  };
+}
+
+/** Whether and where the alert sandbox starts (apart from planDevSandboxes, whose shape callers compare whole). */
+export function planAlertSandbox(env: NodeJS.ProcessEnv): { host: string; port: number; portFromEnv: boolean } | null {
+  if ((env.DEV_SANDBOXES || 'auto') === 'off' || env.ALERT_WEBHOOK_URL) return null;
+  return {
+    host: env.ALERT_SANDBOX_HOST || DEV_SANDBOX_DEFAULTS.host,
+    port: port(env, 'ALERT_SANDBOX_PORT', DEV_SANDBOX_DEFAULTS.alertPort),
+    portFromEnv: Boolean(env.ALERT_SANDBOX_PORT),
+  };
+}
+
 export interface DevSandboxes {
   /** What the app and the worker must use instead (STRIPE_API_BASE, SMTP_URL), for the sandboxes started. */
   readonly env: Readonly<Record<string, string>>;
@@ -58,8 +88,14 @@ export interface DevSandboxes {
   readonly gatewayUrl: string | undefined;
   /** The mailbox (pages to read what was sent) and its SMTP address, if started. */
   readonly mail: { readonly httpUrl: string; readonly smtpUrl: string } | undefined;
+  /** The alert sandbox's page and its webhook (ALERT_WEBHOOK_URL), if started. */
+  readonly alerts: { readonly pageUrl: string; readonly url: string } | undefined;
+  /** The supplier sandbox's page (its API is under /v1: SUPPLIER_API_URL), if started. */
+  readonly supplierUrl: string | undefined;
   /** Where the gateway sandbox posts its events: the app's /webhooks/stripe, known once the app listens. */
   setWebhookUrl(url: string): Promise<void>;
+  /** Where the supplier sandbox posts its events: the app's /webhooks/supplier. */
+  setSupplierWebhookUrl(url: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -70,8 +106,12 @@ export interface DevSandboxes {
  */
 export async function startDevSandboxes(env: NodeJS.ProcessEnv, log: Logger): Promise<DevSandboxes> {
   const plan = planDevSandboxes(env);
+  const alertPlan = planAlertSandbox(env);
+  const supplierPlan = planSupplierSandbox(env);
   let gateway: GatewaySandbox | undefined;
+  let supplier: SupplierSandbox | undefined;
   let mail: MailSandbox | undefined;
+  let alerts: AlertSandbox | undefined;
   try {
     if (plan.gateway) {
       const { host, port: wanted, portFromEnv, publicUrl } = plan.gateway;
@@ -87,24 +127,47 @@ export async function startDevSandboxes(env: NodeJS.ProcessEnv, log: Logger): Pr
       });
       mail = await onFreePort(start, smtpPort, portsFromEnv, 'MAIL_SANDBOX_SMTP_PORT and MAIL_SANDBOX_HTTP_PORT', 'mail sandbox', log);
     }
+    if (alertPlan) {
+      const { host, port: wanted, portFromEnv } = alertPlan;
+      const start = (port: number) => startAlertSandbox({ host, port, log: log.child({ component: 'alert-sandbox' }) });
+      alerts = await onFreePort(start, wanted, portFromEnv, 'ALERT_SANDBOX_PORT', 'alert sandbox', log);
+    }
+    if (supplierPlan) {
+      const { host, port: wanted, portFromEnv, apiToken, webhookSecret } = supplierPlan;
+      const start = (port: number) => startSupplierSandbox({ host, port, apiToken, webhookSecret, log: log.child({ component: 'supplier-sandbox' }) });
+      supplier = await onFreePort(start, wanted, portFromEnv, 'SUPPLIER_SANDBOX_PORT', 'supplier sandbox', log);
+    }
   } catch (error) {
     await gateway?.close();
     await mail?.close();
+    await alerts?.close();
+    await supplier?.close();
     throw error;
   }
 
   const overrides: Record<string, string> = {};
   if (gateway) overrides.STRIPE_API_BASE = gateway.url;
   if (mail) overrides.SMTP_URL = mail.smtpUrl;
+  if (alerts) overrides.ALERT_WEBHOOK_URL = alerts.url;
+  if (supplier && supplierPlan) {
+    overrides.SUPPLIER_API_URL = `${supplier.url}/v1`;
+    overrides.SUPPLIER_API_TOKEN = supplierPlan.apiToken;
+    overrides.SUPPLIER_WEBHOOK_SECRET = supplierPlan.webhookSecret;
+  }
   return {
     env: Object.freeze(overrides),
     gatewayUrl: gateway?.url,
     mail: mail && { httpUrl: mail.httpUrl, smtpUrl: mail.smtpUrl },
+    alerts: alerts && { pageUrl: alerts.pageUrl, url: alerts.url },
+    supplierUrl: supplier?.url,
     async setWebhookUrl(url) {
       if (gateway) await gatewaySandboxClient(gateway.url).configure({ webhookUrl: url });
     },
+    async setSupplierWebhookUrl(url) {
+      if (supplier) await supplierSandboxClient(supplier.url).configure({ webhookUrl: url });
+    },
     async close() {
-      await Promise.all([gateway?.close(), mail?.close()]);
+      await Promise.all([gateway?.close(), mail?.close(), alerts?.close(), supplier?.close()]);
     },
   };
 }

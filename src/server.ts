@@ -10,12 +10,11 @@ import { migrate } from './db/migrate.ts';
 import { openDatabase, type DatabaseHandle } from './db/open-database.ts';
 import { createPool } from './db/pool.ts';
 import { startDevSandboxes, type DevSandboxes } from './dev-sandboxes.ts';
-import { emailQueues } from './email/email.queues.ts';
 import { build } from './http/app.ts';
+import { allQueues } from './jobs/all-queues.ts';
 import { createBoss } from './jobs/boss.ts';
 import { createQueues } from './jobs/create-queues.ts';
 import { createLogger } from './logger.ts';
-import { orderQueues } from './orders/order-queues.ts';
 import { createStripeClient } from './orders/stripe-client.ts';
 import { progressPrinter } from './seed/progress.ts';
 import { demoSeedOptions } from './seed/seed-options.ts';
@@ -26,8 +25,8 @@ import { stopOnSignals } from './stop-on-signals.ts';
 
 /**
  * `make start`: database (embedded unless DATABASE_URL), migrations, a demo
- * data set when the database is empty, the payment and mail sandboxes when no
- * real gateway or SMTP server is configured (src/dev-sandboxes.ts), the HTTP
+ * data set when the database is empty, the payment, mail and alert sandboxes
+ * when no real gateway, SMTP server or chat webhook is configured (src/dev-sandboxes.ts), the HTTP
  * service, and the job worker as a separate process (`node src/worker.ts`,
  * same environment). Ctrl-C stops everything in reverse order.
  */
@@ -95,12 +94,13 @@ try {
   // The web process only enqueues (the job of a received webhook); the worker works the queues.
   boss = createBoss(database.url, log, { instanceName: 'web', max: 2 });
   await boss.start();
-  await createQueues(boss, [...emailQueues, ...orderQueues]);
+  await createQueues(boss, allQueues);
 
   app = await build(config, { pool, db, log, boss, stripe: createStripeClient(config.stripe) });
   const address = await app.listen({ host: config.http.host, port: config.http.port });
   const local = `http://${reachableHost(config.http.host)}:${(app.server.address() as AddressInfo).port}`;
   await sandboxes.setWebhookUrl(`${local}/webhooks/stripe`);
+  await sandboxes.setSupplierWebhookUrl(`${local}/webhooks/supplier`);
 
   // The worker joins the same database (not the embedded server's life cycle: this process owns that).
   worker = startWorkerProcess({ ...process.env, ...serviceEnv, DATABASE_URL: database.url });
@@ -114,7 +114,14 @@ try {
     sandboxes.gatewayUrl
       ? `  payment sandbox:  ${sandboxes.gatewayUrl}  (no real money; webhooks to ${local}/webhooks/stripe)`
       : `  payment gateway:  ${config.stripe.apiBase ?? 'https://api.stripe.com'}`,
-    `  worker:           pid ${worker.pid ?? '?'}  (webhooks, invoices, e-mail)`,
+    sandboxes.alerts
+      ? `  alerts:           ${sandboxes.alerts.pageUrl}  (alert sandbox: the team's chat channel; webhook ${sandboxes.alerts.url})`
+      // The configured webhook is a secret (Slack's URL carries its token): its host only.
+      : `  alerts:           ${new URL(config.alerts.webhookUrl).origin}  (ALERT_WEBHOOK_URL)`,
+    sandboxes.supplierUrl
+      ? `  supplier sandbox: ${sandboxes.supplierUrl}  (nothing is made or shipped; API at ${sandboxes.supplierUrl}/v1, webhooks to ${local}/webhooks/supplier)`
+      : `  supplier:         ${config.supplier.apiUrl ? new URL(config.supplier.apiUrl).origin : 'none (SUPPLIER_API_URL is unset: paid orders wait)'}`,
+    `  worker:           pid ${worker.pid ?? '?'}  (webhooks, invoices, e-mail, alerts)`,
   ];
   process.stdout.write(`\n${lines.join('\n')}\n\n`);
 } catch (error) {

@@ -1,6 +1,8 @@
 import type { ColumnType, GeneratedAlways, Insertable, Selectable } from 'kysely';
+import type { AlertTables } from '../alerts/alerts.schema.ts';
 import type { EmailTables } from '../email/email.schema.ts';
 import type { OrderTables } from '../orders/orders.schema.ts';
+import type { SupplierTables } from '../supplier/supplier.schema.ts';
 
 /** bigint ids and counts arrive from pg as strings (they can exceed 2^53). */
 type BigIntString = string;
@@ -57,7 +59,7 @@ export interface StatsSettingsTable {
 }
 
 /** Each feature declares its own tables (src/<feature>/<feature>.schema.ts); this joins them. */
-export interface Database extends OrderTables, EmailTables {
+export interface Database extends OrderTables, EmailTables, AlertTables, SupplierTables {
   customers: CustomersTable;
   products: ProductsTable;
   sales_agents: SalesAgentsTable;

@@ -10,9 +10,11 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/kysely.ts';
 import type { Logger } from '../logger.ts';
 import { metricsRoutes } from '../metrics/metrics.routes.ts';
+import { opsRoutes } from '../ops/ops.routes.ts';
 import { shopRoutes } from '../shop/shop.routes.ts';
 import { statsRoutes } from '../stats/stats.routes.ts';
 import { stripeWebhookRoutes } from '../orders/stripe-webhook.routes.ts';
+import { supplierWebhookRoutes } from '../supplier/supplier-webhook.routes.ts';
 import { installErrorHandler } from './error-handler.ts';
 import { healthzRoutes } from './healthz.routes.ts';
 import { installViews } from './views.ts';
@@ -39,7 +41,9 @@ export async function build(config: Config, { pool, db, log, boss, stripe }: App
   await app.register(authRoutes, { pool, config, sessions });
   await app.register(statsRoutes, { pool, db });
   await app.register(stripeWebhookRoutes, { db, config, boss, stripe });
+  await app.register(supplierWebhookRoutes, { db, config, boss });
   await app.register(shopRoutes, { db, config, log, stripe });
+  await app.register(opsRoutes, { db, pool, config, log, boss });
   firstUserHint(app, pool);
   return app;
 }

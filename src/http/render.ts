@@ -8,7 +8,7 @@ export async function renderPage(request: FastifyRequest, reply: FastifyReply, t
     user: request.user,
     // Forms on every page (logout, login) carry a token tied to the signed CSRF cookie.
     csrfToken: reply.generateCsrf(),
-    nav: [{ href: '/', label: 'Overview' }, ...dimensions.map((d) => ({ href: `/stats/${d.slug}`, label: d.title }))]
+    nav: [{ href: '/', label: 'Overview' }, ...dimensions.map((d) => ({ href: `/stats/${d.slug}`, label: d.title })), { href: '/ops/orders', label: 'Operations' }]
       .map((item) => ({ ...item, current: request.url === item.href || request.url.startsWith(`${item.href}?`) || (item.href !== '/' && request.url.startsWith(`${item.href}/`)) })),
   });
   return reply.type('text/html; charset=utf-8').send(html);

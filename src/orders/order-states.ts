@@ -58,14 +58,17 @@ export const PAYMENT_TRANSITIONS: TransitionTable<PaymentState> = {
 export const FULFILMENT_TRANSITIONS: TransitionTable<FulfilmentState> = {
   unfulfilled: [],
   submitted: ['unfulfilled', 'supplier_failed', 'supplier_rejected'],
-  // The supplier could not be reached (retryable) or refused the order.
-  supplier_failed: ['submitted'],
-  supplier_rejected: ['submitted'],
+  // The supplier could not be reached (retryable) or refused the order. An order
+  // is submitted once the supplier accepted it, so these come from unfulfilled
+  // (the first submission) too; a resubmitted failed order may then be refused.
+  supplier_failed: ['unfulfilled', 'submitted'],
+  supplier_rejected: ['unfulfilled', 'submitted', 'supplier_failed'],
   in_production: ['submitted'],
   partially_shipped: ['in_production'],
   shipped: ['in_production', 'partially_shipped'],
   delivered: ['shipped'],
-  cancelled: ['unfulfilled', 'submitted', 'supplier_failed', 'supplier_rejected'],
+  // Before anything ships: an operator (not once in production), or the supplier cancelling or failing it.
+  cancelled: ['unfulfilled', 'submitted', 'supplier_failed', 'supplier_rejected', 'in_production'],
 };
 
 export interface DimensionSpec<S extends string> {

@@ -7,6 +7,7 @@ import { issueInvoice } from './invoices.repository.ts';
 import { formatAmount, fromMinorUnits, toMinorUnits } from './money.ts';
 import { Queues, type RefundOrderJob, type RenderInvoicePdfJob } from './order-queues.ts';
 import { flagForReview, transitionPayment } from './order-state-machine.ts';
+import { enqueueSupplierSubmission } from '../supplier/submission.ts';
 
 /**
  * What the payment workflow needs: the job queue (jobs are enqueued in the
@@ -102,6 +103,8 @@ export async function applyPaymentSuccess(trx: Trx, deps: PaymentDeps, payment: 
   const invoice = await issueInvoice(trx, { orderId: order.id, kind: 'invoice', seller: { name: deps.orders.sellerName, address: deps.orders.sellerAddress } });
   const job: RenderInvoicePdfJob = { invoiceId: invoice.id };
   await deps.boss.send(Queues.renderInvoicePdf, job, { db: fromKysely(trx) });
+  // The supplier gets the order from a job committed with the payment (src/supplier/).
+  await enqueueSupplierSubmission(trx, deps.boss, order.id);
   deps.log.info({ orderId: order.id, invoice: invoice.number }, 'order paid');
   return 'paid';
 }

@@ -16,7 +16,7 @@ export function processStripeEventJob(deps: OrderJobDeps): JobHandler<ProcessStr
     try {
       return await deps.db.transaction().execute(async (trx) => {
         const row = await trx.selectFrom('webhook_events').select(['id', 'event_id', 'type', 'payload', 'processed_at'])
-          .where('id', '=', webhookEventId).forUpdate().executeTakeFirst();
+          .where('id', '=', webhookEventId).where('provider', '=', 'stripe').forUpdate().executeTakeFirst();
         if (!row) {
           log.warn({ webhookEventId }, 'no such webhook event: nothing to do');
           return 'missing';

@@ -23,8 +23,9 @@ export function reconcilePaymentsJob(deps: OrderJobDeps): JobHandler<ReconcilePa
     const cutoff = sql<Date>`now() - make_interval(secs => ${olderThanSeconds})`;
 
     const inboxCutoff = sql<Date>`now() - make_interval(secs => ${Math.min(olderThanSeconds, INBOX_SWEEP_AFTER_SECONDS)})`;
+    // Only the gateway's events: the supplier's have their own job (and polling).
     const unprocessed = await deps.db.selectFrom('webhook_events').select('id')
-      .where('processed_at', 'is', null).where('received_at', '<', inboxCutoff).orderBy('id').limit(BATCH).execute();
+      .where('provider', '=', 'stripe').where('processed_at', 'is', null).where('received_at', '<', inboxCutoff).orderBy('id').limit(BATCH).execute();
     let requeued = 0;
     for (const { id } of unprocessed) {
       const job: ProcessStripeEventJob = { webhookEventId: id };
