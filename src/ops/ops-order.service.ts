@@ -12,14 +12,8 @@ import { optionalRows, orderRecords } from './ops-timeline.repository.ts';
 
 /** What this process can do about an order: decides which buttons the page shows. */
 export interface OrderCapabilities {
-  /** A job queue in this process: Retry and every action need one. */
+  /** A job queue in this process: Retry and every action (refund, cancel, resubmit) need one. */
   jobs: boolean;
-  /** supplier-actions.ts' cancelOrder, resubmitToSupplier and refundOrder, with a job queue. */
-  cancel: boolean;
-  resubmit: boolean;
-  refund: boolean;
-  /** supplier-actions.ts was found and loaded. */
-  supplierActions: boolean;
 }
 
 const OPERATOR_CANCELLABLE: readonly FulfilmentState[] = ['unfulfilled', 'submitted', 'supplier_failed', 'supplier_rejected'];
@@ -134,10 +128,9 @@ export async function orderPage(db: Db, order: Order, queues: OpsQueues, can: Or
       return { title: spec.title, columns, rows: rows.map((row) => columns.map((column) => cell(row[column]))) };
     }),
     actions: {
-      refund: can.refund && order.payment_state === 'paid' ? { label: `Refund ${money(order.total, order.currency)} to the customer` } : undefined,
-      cancel: can.cancel && cancellable ? { label: 'Cancel the order' } : undefined,
-      resubmit: can.resubmit && resubmittable ? { label: 'Send the order to the supplier again' } : undefined,
-      supplierMissing: !can.supplierActions,
+      refund: can.jobs && order.payment_state === 'paid' ? { label: `Refund ${money(order.total, order.currency)} to the customer` } : undefined,
+      cancel: can.jobs && cancellable ? { label: 'Cancel the order' } : undefined,
+      resubmit: can.jobs && resubmittable ? { label: 'Send the order to the supplier again' } : undefined,
       jobsMissing: !can.jobs,
     },
   };

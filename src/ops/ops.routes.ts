@@ -8,24 +8,25 @@ import { renderPage } from '../http/render.ts';
 import type { Logger } from '../logger.ts';
 import { getInvoicePdf } from '../orders/invoices.repository.ts';
 import type { Order } from '../orders/orders.schema.ts';
+import { cancelOrder, refundOrder, resubmitToSupplier, type SupplierActionDeps } from '../supplier/supplier-actions.ts';
 import { deadLettersPage } from './ops-dead-letters.service.ts';
 import { loadOrder, orderPage, type OrderCapabilities } from './ops-order.service.ts';
 import { orderListPage } from './ops-orders.service.ts';
 import { opsQueues } from './ops-queues.ts';
 import { bad, parseFlashQuery, parseOrderListQuery, parseOrderRef, parseRetryForm, type Flash } from './ops-query.ts';
 import { retryJob } from './ops-retry.service.ts';
-import { loadSupplierActions, type SupplierAction, type SupplierActions } from './supplier-contract.ts';
 
 export interface OpsRoutesOptions {
   db: Db;
   pool: pg.Pool;
   config: Config;
   log: Logger;
-  /** The job queue: Retry and the refund job need it; without one those buttons are hidden. */
+  /** The job queue: Retry and every action need it; without one those buttons are hidden. */
   boss?: PgBoss;
-  /** The supplier's actions (cancel, resubmit, refund); default: src/supplier/supplier-actions.ts when it exists. null: none. */
-  supplierActions?: SupplierActions | null;
 }
+
+/** An operator's action on an order (src/supplier/supplier-actions.ts): idempotent, recorded, 409 when not allowed. */
+type OrderAction = (deps: SupplierActionDeps, orderId: string, options: { actor: string }) => Promise<string>;
 
 type Query = Record<string, unknown>;
 type Params = { ref: string };
@@ -42,15 +43,8 @@ type Params = { ref: string };
 export const opsRoutes: FastifyPluginAsync<OpsRoutesOptions> = async (app, options) => {
   const { db, pool, config, log, boss } = options;
   const queues = opsQueues();
-  const supplier = options.supplierActions === undefined ? await loadSupplierActions(log) : options.supplierActions ?? undefined;
   // Every action enqueues a job (a refund, a submission, a retry): none is offered without the job queue.
-  const can: OrderCapabilities = {
-    jobs: boss !== undefined,
-    cancel: Boolean(supplier?.cancelOrder) && boss !== undefined,
-    resubmit: Boolean(supplier?.resubmitToSupplier) && boss !== undefined,
-    refund: Boolean(supplier?.refundOrder) && boss !== undefined,
-    supplierActions: supplier !== undefined,
-  };
+  const can: OrderCapabilities = { jobs: boss !== undefined };
   const actor = (request: FastifyRequest) => `ops:${request.user!.name}`;
   const noStore = (reply: FastifyReply) => reply.header('cache-control', 'private, no-store');
   /** The app's pino logger, bound to the request (request.log is typed as Fastify's narrower logger). */
@@ -87,10 +81,6 @@ export const opsRoutes: FastifyPluginAsync<OpsRoutesOptions> = async (app, optio
     if (!boss) throw new HttpError(409, 'no_job_queue', `${what} needs the job queue, which this process does not have.`);
     return boss;
   };
-  const supplierAction = (action: SupplierAction | undefined, what: string): SupplierAction => {
-    if (!action) throw new HttpError(409, 'not_available', `${what} needs the supplier integration (src/supplier/supplier-actions.ts), which this build does not have yet.`);
-    return action;
-  };
   const supplierDeps = (request: FastifyRequest) => ({ db, pool, boss, config, log: logOf(request) });
   const post = { preValidation: app.csrfProtection };
 
@@ -100,17 +90,16 @@ export const opsRoutes: FastifyPluginAsync<OpsRoutesOptions> = async (app, optio
     return outcome === 'retried' ? 'retry' : outcome === 'already' ? 'retry-already' : 'retry-gone';
   }));
 
-  /** The supplier's actions answer what they did; one whose answer starts with `already` found it done. */
-  const supplierRoute = (path: string, flash: 'refund' | 'cancel' | 'resubmit', pick: (actions: SupplierActions) => SupplierAction | undefined, what: string) =>
+  /** The actions answer what they did; one whose answer starts with `already` found it done. */
+  const actionRoute = (path: string, flash: 'refund' | 'cancel' | 'resubmit', action: OrderAction, what: string) =>
     app.post(`/ops/orders/:ref/${path}`, post, async (request, reply) => act(request, reply, async (order) => {
       needJobs(what);
-      const action = supplierAction(supplier && pick(supplier), what);
       const outcome = await action(supplierDeps(request), order.id, { actor: actor(request) });
-      return typeof outcome === 'string' && outcome.startsWith('already') ? `${flash}-already` : flash;
+      return outcome.startsWith('already') ? `${flash}-already` : flash;
     }));
-  supplierRoute('refund', 'refund', (actions) => actions.refundOrder, 'A refund');
-  supplierRoute('cancel', 'cancel', (actions) => actions.cancelOrder, 'Cancelling an order');
-  supplierRoute('resubmit', 'resubmit', (actions) => actions.resubmitToSupplier, 'Sending an order to the supplier again');
+  actionRoute('refund', 'refund', refundOrder, 'A refund');
+  actionRoute('cancel', 'cancel', cancelOrder, 'Cancelling an order');
+  actionRoute('resubmit', 'resubmit', resubmitToSupplier, 'Sending an order to the supplier again');
 
   app.get('/ops/dead-letters', async (request, reply) => {
     const { done, value } = parseFlashQuery(request.query as Query, ['queue']);

@@ -1,8 +1,5 @@
-import { existsSync } from 'node:fs';
 import t from 'tap';
-import { HttpError } from '../../src/http/http-error.ts';
 import { Queues } from '../../src/orders/order-queues.ts';
-import { SUPPLIER_ACTIONS_FILE, type SupplierActionDeps } from '../../src/ops/supplier-contract.ts';
 import { unescapeHtml } from '../stats-pages/app-harness.ts';
 import { flashOf, opsHarness, problemOf, type OpsHarness } from './ops-harness.ts';
 
@@ -174,8 +171,8 @@ t.test('dead letters and Retry', async (t) => {
   });
 });
 
-/** The operator's actions of src/supplier/supplier-actions.ts, as the app loads them (skipped while that file is missing). */
-t.test('refund and cancel through the supplier actions', { skip: existsSync(SUPPLIER_ACTIONS_FILE) ? false : 'src/supplier/supplier-actions.ts is not there yet' }, async (t) => {
+/** The operator's actions of src/supplier/supplier-actions.ts, as the app uses them. */
+t.test('refund and cancel through the supplier actions', async (t) => {
   const h = await opsHarness(t);
   const refundJobs = async (orderId: string) => h.boss.findJobs(Queues.refundOrder, { data: { orderId } });
   const states = async (orderId: string) => (await h.pool.query<{ payment_state: string; fulfilment_state: string }>(
@@ -253,54 +250,5 @@ t.test('refund and cancel through the supplier actions', { skip: existsSync(SUPP
     t.equal(anonymous.statusCode, 303);
     t.equal(anonymous.headers.location, '/login', 'no session: sign in first');
     t.equal((await refundJobs(orderId)).length, 0);
-  });
-});
-
-t.test('what the supplier actions answer, as the page shows it (their contract, faked)', async (t) => {
-  const calls: { action: string; orderId: string; actor: string; deps: SupplierActionDeps }[] = [];
-  const answers: Record<string, string[]> = { resubmit: ['queued', 'already_queued'], refund: ['refund_requested'] };
-  const record = (action: string) => async (deps: SupplierActionDeps, orderId: string, { actor }: { actor: string }) => {
-    calls.push({ action, orderId, actor, deps });
-    return answers[action]!.shift();
-  };
-  const h = await opsHarness(t, {
-    // A stand-in for the contract, not for the module: the page's side of it, whatever the module does.
-    supplierActions: {
-      cancelOrder: async () => {
-        throw new HttpError(409, 'cancel_refused', 'This order has <b>shipped</b>: it can no longer be cancelled.');
-      },
-      resubmitToSupplier: record('resubmit'),
-      refundOrder: record('refund'),
-    },
-  });
-
-  t.test('a refused cancel shows the sentence, as text, on the order\'s page', async (t) => {
-    const orderId = await h.order();
-    const page = await h.get(`/ops/orders/${orderId}`);
-    t.match(page.body, `action="/ops/orders/${orderId}/cancel"`, 'a pending order can be cancelled');
-    const response = await h.post(`/ops/orders/${orderId}/cancel`);
-    t.equal(response.statusCode, 409);
-    t.equal(unescapeHtml(problemOf(response.body)!), 'This order has <b>shipped</b>: it can no longer be cancelled.');
-    t.notMatch(response.body, '<b>shipped</b>');
-  });
-
-  t.test('the actions get the order, the operator as actor and the page\'s deps; an answer of already… says so', async (t) => {
-    const { orderId } = await h.paidOrder();
-    t.notMatch((await h.get(`/ops/orders/${orderId}`)).body, 'Send the order to the supplier again', 'a paid order is sent to the supplier on its own');
-    await h.pool.query(`update orders set fulfilment_state = 'supplier_rejected' where id = $1`, [orderId]);
-    t.match((await h.get(`/ops/orders/${orderId}`)).body, 'Send the order to the supplier again');
-    const resubmit = await h.post(`/ops/orders/${orderId}/resubmit`);
-    t.equal(resubmit.headers.location, `/ops/orders/${orderId}?done=resubmit`);
-    const again = await h.post(`/ops/orders/${orderId}/resubmit`);
-    t.equal(again.headers.location, `/ops/orders/${orderId}?done=resubmit-already`);
-    t.equal((await followed(h, again)).flash, 'The order is already on its way to the supplier, or with it: nothing more was sent.');
-    const refund = await h.post(`/ops/orders/${orderId}/refund`);
-    t.equal(refund.headers.location, `/ops/orders/${orderId}?done=refund`);
-    t.same(calls.map(({ action, orderId: id, actor }) => ({ action, id, actor })), [
-      { action: 'resubmit', id: orderId, actor: 'ops:ann' },
-      { action: 'resubmit', id: orderId, actor: 'ops:ann' },
-      { action: 'refund', id: orderId, actor: 'ops:ann' },
-    ]);
-    t.ok(calls.every((call) => call.deps.db === h.db && call.deps.boss === h.boss && call.deps.config === h.config && call.deps.log), 'with the db, the job queue, the config and a logger');
   });
 });

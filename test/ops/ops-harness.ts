@@ -18,7 +18,6 @@ import { recordCreated } from '../../src/orders/order-state-machine.ts';
 import { applyPaymentSuccess } from '../../src/orders/payment.service.ts';
 import { createStripeClient } from '../../src/orders/stripe-client.ts';
 import { opsRoutes } from '../../src/ops/ops.routes.ts';
-import type { SupplierActions } from '../../src/ops/supplier-contract.ts';
 import { freshDatabase, testLog, type TestDatabase } from '../helpers/database.ts';
 import { startTestBoss } from '../helpers/job-queue.ts';
 import { insertOrder, makeProducts } from '../helpers/order-fixtures.ts';
@@ -48,13 +47,10 @@ let events = 0;
 /**
  * A fresh database with pg-boss, the operations pages over sign-in and CSRF,
  * and "ann" signed in. The app is composed from the same parts as build()
- * (src/http/app.ts), so the supplier actions can be chosen: 'module'
- * (default) loads src/supplier/supplier-actions.ts as the app does, null
- * runs the pages without it, and a fake of its contract tests how the page
- * shows what the actions answer. The tests through build() itself are in
- * ops-access.test.ts.
+ * (src/http/app.ts), with a job queue and a gateway nobody listens on. The
+ * tests through build() itself are in ops-access.test.ts.
  */
-export async function opsHarness(t: Test, options: { supplierActions?: SupplierActions | null | 'module' } = {}): Promise<OpsHarness> {
+export async function opsHarness(t: Test): Promise<OpsHarness> {
   const database = await freshDatabase(t, { poolSize: 8 });
   const boss = await startTestBoss(t, database.url);
   // A gateway nobody listens on: no test here may reach one.
@@ -65,11 +61,7 @@ export async function opsHarness(t: Test, options: { supplierActions?: SupplierA
   const sessions = createSessionCache(database.pool);
   await installAuth(app, config, sessions);
   await app.register(authRoutes, { pool: database.pool, config, sessions });
-  const supplierActions = options.supplierActions ?? 'module';
-  await app.register(opsRoutes, {
-    db: database.db, pool: database.pool, config, log: testLog, boss,
-    ...(supplierActions === 'module' ? {} : { supplierActions }),
-  });
+  await app.register(opsRoutes, { db: database.db, pool: database.pool, config, log: testLog, boss });
   t.teardown(() => app.close());
 
   await insertUser(database.pool, 'ann', await hashPassword(PASSWORD));
