@@ -123,7 +123,7 @@ t.test('make start starts the alert sandbox when ALERT_WEBHOOK_URL is unset and 
   t.equal(planAlertSandbox({ DEV_SANDBOXES: 'off' }), null);
   t.throws(() => planAlertSandbox({ ALERT_SANDBOX_PORT: 'x' }), { message: 'ALERT_SANDBOX_PORT must be a whole number from 0 to 65535, not "x"' });
 
-  const sandboxes = await startDevSandboxes({ STRIPE_API_BASE: 'http://127.0.0.1:9', SMTP_URL: 'smtp://127.0.0.1:9', ALERT_SANDBOX_PORT: '0' }, testLog);
+  const sandboxes = await startDevSandboxes({ STRIPE_API_BASE: 'http://127.0.0.1:9', SMTP_URL: 'smtp://127.0.0.1:9', SUPPLIER_API_URL: 'http://127.0.0.1:9/v1', ALERT_SANDBOX_PORT: '0' }, testLog);
   t.teardown(() => sandboxes.close());
   t.equal(sandboxes.gatewayUrl, undefined);
   t.equal(sandboxes.mail, undefined);
@@ -131,7 +131,7 @@ t.test('make start starts the alert sandbox when ALERT_WEBHOOK_URL is unset and 
   t.same(sandboxes.env, { ALERT_WEBHOOK_URL: sandboxes.alerts!.url });
   t.equal((await post(sandboxes.env.ALERT_WEBHOOK_URL!, { text: 'hello' })).status, 200);
 
-  const none = await startDevSandboxes({ STRIPE_API_BASE: 'http://127.0.0.1:9', SMTP_URL: 'smtp://127.0.0.1:9', ALERT_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/X' }, testLog);
+  const none = await startDevSandboxes({ STRIPE_API_BASE: 'http://127.0.0.1:9', SMTP_URL: 'smtp://127.0.0.1:9', SUPPLIER_API_URL: 'http://127.0.0.1:9/v1', ALERT_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/X' }, testLog);
   t.equal(none.alerts, undefined);
   t.same(none.env, {});
   await none.close();
