@@ -7,7 +7,7 @@
  * Runs in the helper thread: its timers and sockets stay off the app's loop.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { signatureHeader } from '../../src/sandboxes/gateway/webhook-signature.ts';
+import { signatureHeader } from '../../src/sandboxes/shared/webhook-signature.ts';
 
 export interface WebhookLoadOptions {
   url: string;
