@@ -10,7 +10,10 @@ export const KNOWN_CUSTOMER_SHARE = 0.5;
 export const REFERRAL_SHARE = 0.3;
 
 /** The targets. */
-export const TARGETS = { ordersPerSecond: 100, fixedRateP99Ms: 2_000, webhookP99Ms: 20 } as const;
+export const TARGETS = { ordersPerSecond: 100, fixedRateP99Ms: 2_000, webhookP99Ms: 20, backlogSeconds: 120 } as const;
+
+/** Phase 5: the share of supplier API calls the sandbox answers 5xx. */
+export const SUPPLIER_FAIL_RATE = 0.2;
 
 /** The queues whose depth is sampled (the order's path through the worker). */
 export const SAMPLED_QUEUES = ['stripe__process_event', 'invoice__render_pdf', 'email__send'] as const;
@@ -24,7 +27,7 @@ export const MAX_OPEN_ORDERS = 500;
 export class UsageError extends Error {}
 
 export interface BenchOptions {
-  /** Which of phases 1, 2 and 4 run (3, the queue depth, is sampled during each). */
+  /** Which of phases 1, 2, 4 and 5 run (3, the queue depth, is sampled during 1, 2 and 4). */
   phases: Set<number>;
   /** Orders in all, split between the fixed-rate and the as-fast-as-possible phase. */
   orders: number;
@@ -36,6 +39,8 @@ export interface BenchOptions {
   webhookSeconds: number;
   /** The gateway sandbox's webhook deliveries in flight. */
   webhookConcurrency: number;
+  /** Phase 5: paid orders in the supplier backlog. */
+  backlog: number;
   /** How long a phase may take to complete after its last payment before it is given up. */
   drainTimeoutSeconds: number;
   logLevel: string;

@@ -1,10 +1,11 @@
 /** The report on stdout: the figures beside their targets, the stages, the queues, and the checks. */
 import { COMPONENTS, type CpuUsage } from './cpu.ts';
-import { TARGETS, type QueueSample, type Verification } from './model.ts';
+import { SUPPLIER_FAIL_RATE as SUPPLIER_FAIL_RATE_LABEL, TARGETS, type QueueSample, type Verification } from './model.ts';
 import { sparkline } from './queue-depth.ts';
 import { distribution, ms, pair, perSecond } from './stats.ts';
 import type { PhaseOutput } from './workflow-phases.ts';
 import type { WebhookPhaseOutput } from './webhook-phase.ts';
+import type { BacklogPhaseOutput } from './backlog-phase.ts';
 
 export interface Report {
   header: string;
@@ -13,6 +14,7 @@ export interface Report {
   fixed?: PhaseOutput;
   afap?: PhaseOutput;
   webhooks?: WebhookPhaseOutput;
+  backlog?: BacklogPhaseOutput;
   /** With --count-queries: the worker's statements over the whole run. */
   workerQueries?: Record<string, number>;
 }
@@ -21,13 +23,13 @@ const check = (ok: boolean) => (ok ? '✓' : '✗');
 const ratio = (value: number, target: number) => `${(value / target).toFixed(2)}×`;
 
 export function printReport(report: Report): void {
-  const { fixed, afap, webhooks } = report;
+  const { fixed, afap, webhooks, backlog } = report;
   const workflow = [fixed, afap].filter((phase): phase is PhaseOutput => phase !== undefined);
   const lines: string[] = ['', '## Order workflow: checkout → payment → webhook → worker → invoice PDF → e-mail', '', report.header, ''];
   if (report.notes.length > 0) lines.push(...report.notes.map((text) => `- ${text}`), '');
 
-  lines.push('| phase | orders completed | payments/s offered | completed orders/s (overall; steady) | webhook → e-mail p50 / p99 ms | pay → e-mail p50 / p99 ms | webhook server p50 / p99 ms | target |');
-  lines.push('|---|---:|---:|---:|---:|---:|---:|---|');
+  if (workflow.length > 0 || webhooks) lines.push('| phase | orders completed | payments/s offered | completed orders/s (overall; steady) | webhook → e-mail p50 / p99 ms | pay → e-mail p50 / p99 ms | webhook server p50 / p99 ms | target |');
+  if (workflow.length > 0 || webhooks) lines.push('|---|---:|---:|---:|---:|---:|---:|---|');
   for (const { result: r } of workflow) {
     const target = r.key === 'fixed'
       ? `p99 webhook → e-mail < ${TARGETS.fixedRateP99Ms.toLocaleString('en')} ms ${check(r.webhookToEmail.p99 < TARGETS.fixedRateP99Ms && r.completed === r.orders)} (${ratio(r.webhookToEmail.p99, TARGETS.fixedRateP99Ms)} the limit)`
@@ -40,6 +42,8 @@ export function printReport(report: Report): void {
     lines.push(`| (4) webhook endpoint, ${perSecond(w.achievedRate)} req/s for ${w.seconds.toFixed(1)} s | ${w.requests.toLocaleString('en')} requests, ${w.non2xx + w.errors} failed | — | — | — | client ${pair(w.client)} | ${pair(w.server)} | ` +
       `p99 < ${TARGETS.webhookP99Ms} ms ${check(w.server.p99 < TARGETS.webhookP99Ms && w.non2xx + w.errors === 0)} (server, ${ratio(w.server.p99, TARGETS.webhookP99Ms)} the limit; client p99 ${ms(w.client.p99)} ms) |`);
   }
+
+  if (backlog) lines.push(...(workflow.length > 0 || webhooks ? [''] : []), ...backlogLines(backlog));
 
   if (workflow.length > 0) {
     lines.push('', 'Where the time goes (p50 / p99 ms; each stage ends at a transaction start or at the mailbox, so a stage holds the wait for its job plus the previous job\'s remaining work):', '');
@@ -83,6 +87,7 @@ export function printReport(report: Report): void {
   if (report.workerQueries || workflow.some((phase) => phase.webQueries)) lines.push('', ...queryTable(report));
 
   const verifications = [...workflow.map((phase) => phase.verification), ...(webhooks ? [webhooks.verification] : [])];
+  if (backlog) verifications.push(backlogVerification(backlog));
   lines.push('', 'Verification (after each phase):');
   for (const v of verifications) lines.push(`- ${verificationLine(v)}`);
   const problems = [...workflow.flatMap((phase) => phase.problems), ...(webhooks?.problems ?? [])];
@@ -93,6 +98,35 @@ export function printReport(report: Report): void {
   }
   lines.push('');
   process.stdout.write(lines.join('\n'));
+}
+
+/** Phase 5: its row, the target, and what the supplier saw. */
+function backlogLines(b: BacklogPhaseOutput): string[] {
+  const sec = (msValue: number | null) => (msValue === null ? '—' : `${(msValue / 1000).toFixed(1)} s`);
+  const out = b.submitted + b.supplierFailed + b.supplierRejected;
+  const rate = b.drainedMs ? b.orders / (b.drainedMs / 1000) : 0;
+  const drainedInTime = b.drainedMs !== null && b.drainedMs < TARGETS.backlogSeconds * 1000;
+  const allSubmitted = b.submitted === b.orders;
+  const onceEach = b.duplicated === 0 && b.supplier.duplicates === 0;
+  const p = b.supplier.posts;
+  const l = b.supplier.lookups;
+  return [
+    '| phase | orders | drained in (worker resumed → last order out) | orders/s | submitted / supplier_failed / rejected / left | at the supplier (distinct; twice) | POST /v1/orders: 201 / replayed / 5xx | lookups: found / 404 / 5xx | target |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    `| (5) supplier backlog, ${Math.round(SUPPLIER_FAIL_RATE_LABEL * 100)}% of supplier calls 5xx | ${b.orders.toLocaleString('en')} | ${sec(b.drainedMs)} | ${perSecond(rate)} | ` +
+      `${b.submitted.toLocaleString('en')} / ${b.supplierFailed} / ${b.supplierRejected} / ${b.pending} | ${b.supplier.orders.toLocaleString('en')} (${b.supplier.distinct.toLocaleString('en')}; ${b.supplier.duplicates}) | ` +
+      `${p.created.toLocaleString('en')} / ${p.replayed} / ${p.failed5xx.toLocaleString('en')}${p.other ? ` (+${p.other} other)` : ''} | ${l.found.toLocaleString('en')} / ${l.notFound} / ${l.failed5xx}${l.other ? ` (+${l.other} other)` : ''} | ` +
+      `< ${TARGETS.backlogSeconds} s, every order submitted exactly once ${check(drainedInTime && allSubmitted && onceEach)} |`,
+    '',
+    `Target: backlog of ${b.orders.toLocaleString('en')} paid orders drained in under ${TARGETS.backlogSeconds / 60} minutes with the supplier answering ${Math.round(SUPPLIER_FAIL_RATE_LABEL * 100)}% of calls 5xx, every order submitted exactly once: ` +
+      `drained ${drainedInTime ? '✓' : '✗'} (${sec(b.drainedMs)}; ${out.toLocaleString('en')} / ${b.orders.toLocaleString('en')} orders out of the backlog), ` +
+      `submitted ${allSubmitted ? '✓' : '✗'} (${b.submitted.toLocaleString('en')}; ${b.supplierFailed} gave up as supplier_failed after 3 attempts${b.supplierRejected ? `, ${b.supplierRejected} rejected` : ''}), ` +
+      `exactly once ${onceEach ? '✓' : '✗'} (${b.supplier.duplicates} orders at the supplier twice).`,
+    '',
+    `Backlog inserted in ${(b.insertMs / 1000).toFixed(1)} s with the worker paused (${b.lines.toLocaleString('en')} lines, ${b.units.toLocaleString('en')} units); by the 1-s samples drained in ${sec(b.sampledMs)}; last order handed over ${sec(b.lastSubmittedMs)} after the worker resumed. ` +
+      `Calls: ${p.total.toLocaleString('en')} POST /v1/orders, ${l.total.toLocaleString('en')} lookups (GET /v1/orders/@external_id), ${b.supplier.logged.toLocaleString('en')} API calls in the sandbox's log. ` +
+      `Our side: ${b.storedIds.toLocaleString('en')} supplier ids stored; submit jobs failed ${b.jobs.failed}, dead-lettered ${b.jobs.deadLettered}, still live ${b.jobs.live}.`,
+  ];
 }
 
 export function verificationLine(v: Verification): string {
@@ -136,4 +170,9 @@ function queryTable(report: Report): string[] {
     table(`Worker, whole run ÷ ${orders.toLocaleString('en')} orders${extra}`, report.workerQueries, orders, 'order');
   }
   return lines;
+}
+
+/** Phase 5 as a verification: lost = orders not at the supplier; duplicated = orders there twice (fails the run). */
+export function backlogVerification(b: BacklogPhaseOutput): Verification {
+  return { phase: '(5) supplier backlog', lost: b.orders - b.submitted, duplicated: b.duplicated, findings: b.findings, ok: b.duplicated === 0 && b.findings.length === 0 };
 }

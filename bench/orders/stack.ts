@@ -3,7 +3,8 @@
  * the bench database, the helper thread (gateway and mail sandboxes), the web
  * side as `make start` runs it (build() with a pool of 10 and a pg-boss
  * instance 'web' that only enqueues, listening on a port of its own), and the
- * worker as a separate process.
+ * worker as a separate process; with phase 5, the supplier sandbox (main
+ * thread), which the worker is then configured with.
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, writeFileSync } from 'node:fs';
@@ -24,6 +25,8 @@ import type { Logger } from '../../src/logger.ts';
 import type { CheckoutDeps } from '../../src/orders/checkout.service.ts';
 import { createStripeClient } from '../../src/orders/stripe-client.ts';
 import { gatewaySandboxClient } from '../../src/sandboxes/gateway/gateway-sandbox.client.ts';
+import { supplierSandboxClient } from '../../src/sandboxes/supplier/supplier-sandbox.client.ts';
+import { startSupplierSandbox } from '../../src/sandboxes/supplier/supplier-sandbox.ts';
 import { cpuSnapshot, postgresScope, type CpuSnapshot } from './cpu.ts';
 import { loadCatalogue, recreateDatabase, type Catalogue } from './database.ts';
 import { startHelper, type Helper } from './helper.ts';
@@ -40,6 +43,8 @@ export interface Stack {
   appUrl: string;
   boss: PgBoss;
   helper: Helper;
+  /** With phase 5: the supplier sandbox (in this process's main thread) and what the worker was given for it. */
+  supplier: SupplierSide | undefined;
   worker: WorkerProcess;
   catalogue: Catalogue;
   checkoutDeps: CheckoutDeps;
@@ -51,6 +56,16 @@ export interface Stack {
   webhookTimes: { take(): number[] };
   close(): Promise<void>;
 }
+
+export interface SupplierSide {
+  /** The sandbox's base URL; its API is under /v1, its control API under /_sandbox. */
+  url: string;
+  apiToken: string;
+  webhookSecret: string;
+}
+
+/** Phase 5's sandbox: production and shipping this far off, so its orders stay pending (one order.accepted webhook each). */
+const SUPPLIER_DELAY_MS = 24 * 3600 * 1000;
 
 /** What is already open when a later step fails or the run is stopped: closed in reverse. */
 type Closer = { what: string; close: () => Promise<unknown> };
@@ -95,9 +110,24 @@ async function start(adminUrl: string, options: BenchOptions, benchLog: Logger, 
   const helper = await startHelper({ webhookSecret, webhookConcurrency: options.webhookConcurrency });
   closers.push({ what: 'the sandboxes', close: () => helper.close() });
 
+  let supplier: SupplierSide | undefined;
+  if (options.phases.has(5)) {
+    // In the main thread: it only answers the worker's calls and sends one webhook per order, while this
+    // thread otherwise just samples the database once a second during phase 5 (no shoppers, no gateway load).
+    const apiToken = `supplier_bench_${randomBytes(16).toString('hex')}`;
+    const secret = `supplier_whsec_bench_${randomBytes(16).toString('hex')}`;
+    note('starting the supplier sandbox (main thread; production and shipping 24 h away: orders stay pending)');
+    const sandbox = await startSupplierSandbox({
+      apiToken, webhookSecret: secret, delaysMs: { production: SUPPLIER_DELAY_MS, shipping: SUPPLIER_DELAY_MS, delivery: SUPPLIER_DELAY_MS },
+    });
+    closers.push({ what: 'the supplier sandbox', close: () => sandbox.close() });
+    supplier = { url: sandbox.url, apiToken, webhookSecret: secret };
+  }
+
   const config = loadConfig({
     DATABASE_URL: url, STRIPE_API_BASE: helper.gatewayUrl, SMTP_URL: helper.smtpUrl, STRIPE_WEBHOOK_SECRET: webhookSecret,
     PUBLIC_URL: 'http://shop.bench.test', LOG_LEVEL: options.logLevel, SESSION_SECRET: randomBytes(32).toString('base64url'),
+    ...(supplier ? { SUPPLIER_API_URL: `${supplier.url}/v1`, SUPPLIER_API_TOKEN: supplier.apiToken, SUPPLIER_WEBHOOK_SECRET: supplier.webhookSecret } : {}),
   });
 
   // As src/server.ts: the web process only enqueues (a received webhook's job); the worker works the queues.
@@ -115,12 +145,14 @@ async function start(adminUrl: string, options: BenchOptions, benchLog: Logger, 
   const appUrl = await app.listen({ host: '127.0.0.1', port: 0 });
   closers.push({ what: 'the app', close: () => app.close() });
   await gatewaySandboxClient(helper.gatewayUrl).configure({ webhookUrl: `${appUrl}/webhooks/stripe` });
+  if (supplier) await supplierSandboxClient(supplier.url).configure({ webhookUrl: `${appUrl}/webhooks/supplier` });
 
   const queryCountsFile = options.countQueries ? path.join(os.tmpdir(), `tanktop-bench-orders-worker-queries-${process.pid}.json`) : undefined;
   note(`starting the worker process (${options.worker === 'shipped' ? 'node src/worker.ts' : `node bench/orders/tuned-worker.ts, batches of ${options.tunedBatch}`}${options.profileDir ? `, --cpu-prof into ${options.profileDir}` : ''})`);
   const worker = await spawnWorker({
     databaseUrl: url, stripeApiBase: helper.gatewayUrl, smtpUrl: helper.smtpUrl, webhookSecret, logLevel: options.logLevel,
     worker: options.worker, batchSize: options.tunedBatch, queryCountsFile,
+    supplier: supplier ? { apiUrl: `${supplier.url}/v1`, apiToken: supplier.apiToken, webhookSecret: supplier.webhookSecret } : undefined,
   }, logFd, options.profileDir);
   closers.push({
     what: 'the worker',
@@ -130,7 +162,7 @@ async function start(adminUrl: string, options: BenchOptions, benchLog: Logger, 
   const { rows: [backend] } = await pool.query<{ pid: number }>('select pg_backend_pid() as pid');
   const postgres = postgresScope(backend!.pid, DATABASE_NAME);
   return {
-    config, url, pool, db, app, appUrl, boss, helper, worker, catalogue, workerQueryCountsFile: queryCountsFile,
+    config, url, pool, db, app, appUrl, boss, helper, supplier, worker, catalogue, workerQueryCountsFile: queryCountsFile,
     cpu: () => cpuSnapshot(worker.pid, postgres),
     checkoutDeps: { db, stripe, config, log: appLog },
     webhookTimes: {

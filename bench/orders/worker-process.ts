@@ -2,7 +2,8 @@
  * The job worker as it runs in production: `node src/worker.ts`, a process
  * of its own, configured by its environment alone (src/config.ts): the bench
  * database (DATABASE_URL, so it joins rather than starts a Postgres), the
- * gateway sandbox (STRIPE_API_BASE) and the mail sandbox (SMTP_URL). Its logs
+ * gateway sandbox (STRIPE_API_BASE), the mail sandbox (SMTP_URL) and, with phase
+ * 5, the supplier sandbox (SUPPLIER_API_URL, _TOKEN, _WEBHOOK_SECRET). Its logs
  * (stderr) go straight to the benchmark's log file, not through this process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -27,6 +28,8 @@ export interface WorkerEnv {
   batchSize: number;
   /** With --count-queries: where the worker writes its statement counts when it exits. */
   queryCountsFile?: string;
+  /** With phase 5: the supplier sandbox (SUPPLIER_API_URL with /v1, its token, the webhook secret). */
+  supplier?: { apiUrl: string; apiToken: string; webhookSecret: string };
 }
 
 export interface WorkerProcess {
@@ -54,6 +57,7 @@ export async function spawnWorker(env: WorkerEnv, logFd: number, profileDir?: st
       STRIPE_WEBHOOK_SECRET: env.webhookSecret, PUBLIC_URL: 'http://shop.bench.test', LOG_LEVEL: env.logLevel,
       TANKTOP_BENCH_BATCH_SIZE: String(env.batchSize),
       ...(env.queryCountsFile ? { TANKTOP_BENCH_QUERY_COUNTS: env.queryCountsFile } : {}),
+      ...(env.supplier ? { SUPPLIER_API_URL: env.supplier.apiUrl, SUPPLIER_API_TOKEN: env.supplier.apiToken, SUPPLIER_WEBHOOK_SECRET: env.supplier.webhookSecret } : {}),
     },
     stdio: ['ignore', 'pipe', logFd],
     // Its own process group: a Ctrl-C in the terminal reaches the benchmark, which stops the worker in order.
