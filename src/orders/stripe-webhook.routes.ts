@@ -1,12 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { fromKysely, type PgBoss } from 'pg-boss';
+import type { PgBoss } from 'pg-boss';
 import type Stripe from 'stripe';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/kysely.ts';
 import { HttpError } from '../http/http-error.ts';
 import { recordWebhookReject, type WebhookRejectReason } from '../metrics/webhook-rejects.ts';
-import { Queues, type ProcessStripeEventJob } from './order-queues.ts';
+import { Queues } from './order-queues.ts';
 import { createStripeClient } from './stripe-client.ts';
+import { storeWebhookEvent } from './webhook-inbox.ts';
 
 /** Stripe's events are a few KB; anything near this is not one of them. */
 export const WEBHOOK_BODY_LIMIT = 256 * 1024;
@@ -77,19 +78,8 @@ export const stripeWebhookRoutes: FastifyPluginAsync<StripeWebhookOptions> = asy
       throw new HttpError(400, 'not_an_event', 'The body is signed but is not an event (it needs an id and a type).');
     }
 
-    const stored = await db.transaction().execute(async (trx) => {
-      const row = await trx.insertInto('webhook_events')
-        .values({ provider: 'stripe', event_id: event.id, type: event.type, payload: body.toString('utf8') })
-        .onConflict((conflict) => conflict.columns(['provider', 'event_id']).doNothing())
-        .returning('id')
-        .executeTakeFirst();
-      if (row && boss) {
-        const job: ProcessStripeEventJob = { webhookEventId: row.id };
-        await boss.send(Queues.processStripeEvent, job, { db: fromKysely(trx) });
-      }
-      return row;
-    });
-    request.log.info({ eventId: event.id, eventType: event.type, bytes: body.length, duplicate: !stored, webhookEventId: stored?.id }, 'stripe webhook received');
+    const stored = await storeWebhookEvent(db, boss, Queues.processStripeEvent, { provider: 'stripe', eventId: event.id, type: event.type, body });
+    request.log.info({ eventId: event.id, eventType: event.type, bytes: body.length, duplicate: !stored, webhookEventId: stored }, 'stripe webhook received');
     return reply.status(200).send({ received: true, duplicate: !stored });
   });
 };

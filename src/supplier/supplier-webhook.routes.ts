@@ -1,11 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { fromKysely, type PgBoss } from 'pg-boss';
+import type { PgBoss } from 'pg-boss';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/kysely.ts';
 import { HttpError } from '../http/http-error.ts';
 import { recordWebhookReject, WEBHOOK_REJECT_REASONS, webhookRejects, type WebhookRejectReason } from '../metrics/webhook-rejects.ts';
+import { storeWebhookEvent } from '../orders/webhook-inbox.ts';
 import { isSupplierEvent, type SupplierEvent } from './supplier-api.types.ts';
-import { SupplierQueues, type ProcessSupplierEventJob } from './supplier-queues.ts';
+import { SupplierQueues } from './supplier-queues.ts';
 import { checkSupplierSignature } from './supplier-webhook-signature.ts';
 
 /** The supplier's events carry one order (a few KB); anything near this is not one of them. */
@@ -75,19 +76,8 @@ export const supplierWebhookRoutes: FastifyPluginAsync<SupplierWebhookOptions> =
       throw new HttpError(400, 'not_an_event', 'The body is signed but is not a supplier event (it needs an id, a type and an order).');
     }
 
-    const stored = await db.transaction().execute(async (trx) => {
-      const row = await trx.insertInto('webhook_events')
-        .values({ provider: 'supplier', event_id: event.id, type: event.type, payload: body.toString('utf8') })
-        .onConflict((conflict) => conflict.columns(['provider', 'event_id']).doNothing())
-        .returning('id')
-        .executeTakeFirst();
-      if (row && boss) {
-        const job: ProcessSupplierEventJob = { webhookEventId: row.id };
-        await boss.send(SupplierQueues.processEvent, job, { db: fromKysely(trx) });
-      }
-      return row;
-    });
-    request.log.info({ eventId: event.id, eventType: event.type, bytes: body.length, duplicate: !stored, webhookEventId: stored?.id }, 'supplier webhook received');
+    const stored = await storeWebhookEvent(db, boss, SupplierQueues.processEvent, { provider: 'supplier', eventId: event.id, type: event.type, body });
+    request.log.info({ eventId: event.id, eventType: event.type, bytes: body.length, duplicate: !stored, webhookEventId: stored }, 'supplier webhook received');
     return reply.status(200).send({ received: true, duplicate: !stored });
   });
 };
