@@ -1,9 +1,8 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import path from 'node:path';
 import t, { type Test } from 'tap';
 import { planAlertSandbox, startDevSandboxes } from '../../src/dev-sandboxes.ts';
 import { startAlertSandbox, type AlertSandbox } from '../../src/sandboxes/alerts/alert-sandbox.ts';
 import { testLog } from '../helpers/database.ts';
+import { finished, startSandboxCli } from '../helpers/sandbox-cli.ts';
 
 async function sandboxFor(t: Test): Promise<AlertSandbox> {
   const sandbox = await startAlertSandbox({ log: testLog });
@@ -137,19 +136,7 @@ t.test('make start starts the alert sandbox when ALERT_WEBHOOK_URL is unset and 
   await none.close();
 });
 
-const CLI = path.resolve(import.meta.dirname, '../../src/sandboxes/alerts/cli.ts');
-
-function start(args: string[], env: Record<string, string> = {}): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, [CLI, ...args], { env: { ...process.env, LOG_LEVEL: 'warn', ...env } });
-}
-
-function finished(child: ChildProcessWithoutNullStreams): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
+const start = (args: string[], env: Record<string, string> = {}) => startSandboxCli('alerts', args, env);
 
 t.test('npm run sandbox:alerts: --help exits 0, a bad port is a usage (2) or configuration (3) error, and SIGTERM stops it cleanly', async (t) => {
   const help = await finished(start(['--help']));

@@ -1,20 +1,7 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import path from 'node:path';
 import t from 'tap';
+import { finished, startSandboxCli } from '../helpers/sandbox-cli.ts';
 
-const CLI = path.resolve(import.meta.dirname, '../../src/sandboxes/gateway/cli.ts');
-
-function start(args: string[], env: Record<string, string> = {}): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, [CLI, ...args], { env: { ...process.env, LOG_LEVEL: 'warn', ...env } });
-}
-
-function finished(child: ChildProcessWithoutNullStreams): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
+const start = (args: string[], env: Record<string, string> = {}) => startSandboxCli('gateway', args, env);
 
 t.test('--help prints the usage and exits 0; a bad port is a usage error (2) or a configuration error (3)', async (t) => {
   const help = await finished(start(['--help']));

@@ -1,15 +1,12 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import net from 'node:net';
-import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
 import t, { type Test } from 'tap';
 import { startMailSandbox, type MailSandbox } from '../../src/sandboxes/mail/mail-sandbox.ts';
 import { createMailStore } from '../../src/sandboxes/mail/mail-store.ts';
 import { testLog } from '../helpers/database.ts';
-
-const projectRoot = path.resolve(import.meta.dirname, '../..');
+import { finished, startSandboxCli } from '../helpers/sandbox-cli.ts';
 
 async function sandboxFor(t: Test): Promise<MailSandbox> {
   const sandbox = await startMailSandbox({ log: testLog });
@@ -217,35 +214,23 @@ t.test('the store keeps the newest messages within its count and byte limits', a
   t.equal(store.get('1'), undefined);
 });
 
-function runSandboxCli(args: string[], env: Record<string, string> = {}) {
-  return spawn(process.execPath, [path.join(projectRoot, 'src/sandboxes/mail/cli.ts'), ...args], {
-    cwd: projectRoot, env: { ...process.env, LOG_LEVEL: 'silent', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-
-function collect(child: ReturnType<typeof runSandboxCli>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
+const runSandboxCli = (args: string[], env: Record<string, string> = {}) => startSandboxCli('mail', args, { LOG_LEVEL: 'silent', ...env });
 
 t.test('npm run sandbox:mail -- --help prints the usage and exits 0; a bad port is a usage error', async (t) => {
-  const help = await collect(runSandboxCli(['--help']));
+  const help = await finished(runSandboxCli(['--help']));
   t.equal(help.code, 0);
   t.match(help.stdout, 'Usage: npm run sandbox:mail');
-  const bad = await collect(runSandboxCli(['--smtp-port', 'x']));
+  const bad = await finished(runSandboxCli(['--smtp-port', 'x']));
   t.equal(bad.code, 2);
   t.match(bad.stderr, '--smtp-port must be a whole number');
-  const badEnv = await collect(runSandboxCli([], { MAIL_SANDBOX_HTTP_PORT: '99999' }));
+  const badEnv = await finished(runSandboxCli([], { MAIL_SANDBOX_HTTP_PORT: '99999' }));
   t.equal(badEnv.code, 3);
   t.match(badEnv.stderr, 'MAIL_SANDBOX_HTTP_PORT must be a whole number');
 });
 
 t.test('the sandbox CLI serves until SIGTERM, then stops cleanly', async (t) => {
   const child = runSandboxCli(['--smtp-port', '0', '--http-port', '0']);
-  const result = collect(child);
+  const result = finished(child);
   const httpUrl = await new Promise<string>((resolve, reject) => {
     let seen = '';
     child.stdout.on('data', (chunk: Buffer) => {
