@@ -3,6 +3,7 @@ import type { Logger } from './logger.ts';
 import { startAlertSandbox, type AlertSandbox } from './sandboxes/alerts/alert-sandbox.ts';
 import { gatewaySandboxClient } from './sandboxes/gateway/gateway-sandbox.client.ts';
 import { startGatewaySandbox, type GatewaySandbox } from './sandboxes/gateway/gateway-sandbox.ts';
+import { SUBSCRIBED_EVENT_TYPES } from './orders/stripe-events.ts';
 import { startMailSandbox, type MailSandbox } from './sandboxes/mail/mail-sandbox.ts';
 import { supplierSandboxClient } from './sandboxes/supplier/supplier-sandbox.client.ts';
 import { startSupplierSandbox, type SupplierSandbox } from './sandboxes/supplier/supplier-sandbox.ts';
@@ -117,6 +118,7 @@ export async function startDevSandboxes(env: NodeJS.ProcessEnv, log: Logger): Pr
       const { host, port: wanted, portFromEnv, publicUrl } = plan.gateway;
       const start = (port: number) => startGatewaySandbox({
         host, port, publicUrl, webhookSecret: env.STRIPE_WEBHOOK_SECRET || WEBHOOK_SECRET_DEFAULT, log: log.child({ component: 'gateway-sandbox' }),
+        enabledEvents: SUBSCRIBED_EVENT_TYPES,
       });
       gateway = await onFreePort(start, wanted, portFromEnv, 'GATEWAY_SANDBOX_PORT', 'payment sandbox', log);
     }

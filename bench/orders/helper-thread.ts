@@ -10,6 +10,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { gatewaySandboxClient, type DeliveryReport } from '../../src/sandboxes/gateway/gateway-sandbox.client.ts';
 import { startGatewaySandbox } from '../../src/sandboxes/gateway/gateway-sandbox.ts';
+import { SUBSCRIBED_EVENT_TYPES } from '../../src/orders/stripe-events.ts';
 import { startMailSandbox } from '../../src/sandboxes/mail/mail-sandbox.ts';
 import { watchMailbox } from './mailbox-watch.ts';
 import { runWebhookLoad, type WebhookLoadOptions } from './webhook-client.ts';
@@ -50,7 +51,8 @@ export interface PayOutcome {
 const port = parentPort!;
 const settings = workerData as HelperSettings;
 
-const gateway = await startGatewaySandbox({ webhookSecret: settings.webhookSecret, webhookConcurrency: settings.webhookConcurrency });
+// The endpoint subscribes to the event types the shop handles, as it would at Stripe.
+const gateway = await startGatewaySandbox({ webhookSecret: settings.webhookSecret, webhookConcurrency: settings.webhookConcurrency, enabledEvents: SUBSCRIBED_EVENT_TYPES });
 const mail = await startMailSandbox();
 const mailbox = watchMailbox(mail.httpUrl, (messages, missed) => port.postMessage({ mail: messages, missed }));
 const control = gatewaySandboxClient(gateway.url);

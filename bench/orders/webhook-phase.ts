@@ -1,7 +1,7 @@
 /**
  * (4) The webhook endpoint alone at a fixed rate (default 200 requests/s for
  * 15 s), from the paced client in the helper thread. The events are replays,
- * under fresh event ids, of the payment_intent.succeeded events the gateway
+ * under fresh event ids, of the checkout.session.completed events the gateway
  * sent for orders paid earlier: each is verified, stored and enqueued like
  * any new event, and the worker then applies it and finds the payment
  * already recorded ('duplicate'), so the load leaves the orders as they were
@@ -31,12 +31,12 @@ export interface WebhookPhaseOutput {
 
 export async function webhookPhase(stack: Stack, options: BenchOptions, signal: AbortSignal): Promise<WebhookPhaseOutput> {
   const { rows } = await stack.pool.query<{ payload: Record<string, unknown> }>(
-    `select payload from webhook_events where type = 'payment_intent.succeeded' and processed_at is not null order by id limit $1`, [MAX_TEMPLATES]);
+    `select payload from webhook_events where type = 'checkout.session.completed' and processed_at is not null order by id limit $1`, [MAX_TEMPLATES]);
   const replay = rows.length > 0;
   const templates = replay ? rows.map((row) => row.payload)
     : [{ object: 'event', api_version: '2025-01-27.acacia', data: { object: { id: 'obj_bench', object: 'bench' } }, livemode: false, pending_webhooks: 1, request: { id: null, idempotency_key: null }, type: UNKNOWN_TYPE }];
   const eventKind = replay
-    ? `replays of ${int(rows.length)} payment_intent.succeeded events of paid orders, fresh ids (processed as 'duplicate')`
+    ? `replays of ${int(rows.length)} checkout.session.completed events of paid orders, fresh ids (processed as 'duplicate')`
     : `events of an unhandled type (${UNKNOWN_TYPE}; processed as 'ignored')`;
   const expectedOutcome = replay ? 'duplicate' : `ignored: ${UNKNOWN_TYPE}`;
   note(`(4) webhooks: ${options.webhookRate} requests/s for ${options.webhookSeconds} s: ${eventKind}`);

@@ -132,7 +132,7 @@ async function finish(stack: Stack, options: BenchOptions, phase: Finishing): Pr
   const cpu = cpuUsage(phase.cpuFrom, stack.cpu());
   const webQueries = tallyDelta(phase.queriesFrom, tallyNow());
   await stack.helper.pollMail();
-  // Each payment's second event (payment_intent.succeeded, a duplicate) may still be waiting for the worker.
+  // Events that complete no order (a decline's, or any duplicate) may still be waiting for the worker.
   while (!phase.signal.aborted && !completion.stalledOn && performance.now() < deadline) {
     const { rows: [row] } = await stack.pool.query<{ n: string }>(`/* bench */ select count(*) as n from webhook_events where processed_at is null`);
     if (Number(row!.n) === 0) break;

@@ -52,7 +52,7 @@ let customers = 0;
  * SMTP, and pg-boss. Workers are started by the test (in-process, or as a
  * child process).
  */
-export async function workflow(t: Test, options: { workers?: boolean } = {}): Promise<Workflow> {
+export async function workflow(t: Test, options: { workers?: boolean; enabledEvents?: readonly string[] } = {}): Promise<Workflow> {
   const database = await freshDatabase(t, { poolSize: 10 });
   const mail = await startMailSandbox();
   t.teardown(() => mail.close());
@@ -67,6 +67,8 @@ export async function workflow(t: Test, options: { workers?: boolean } = {}): Pr
 
   const sandbox = await startGatewaySandbox({
     webhookUrl: `${appUrl}/webhooks/stripe`, webhookSecret: baseConfig.stripe.webhookSecret, webhookRetryDelaysMs: [200, 500, 1000, 2000],
+    // Every event type unless the test says otherwise: the duplicates a wide subscription brings are part of what is tested.
+    enabledEvents: options.enabledEvents ?? ['*'],
   });
   t.teardown(() => sandbox.close());
   const config = loadConfig({ SMTP_URL: mail.smtpUrl, STRIPE_API_BASE: sandbox.url, ORDER_RECONCILE_AFTER_MINUTES: '1', PUBLIC_URL: 'http://shop.test' });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import t from 'tap';
 import { getInvoicePdf } from '../../src/orders/invoices.repository.ts';
 import { getOrderStatus } from '../../src/orders/order-status.ts';
+import { SUBSCRIBED_EVENT_TYPES } from '../../src/orders/stripe-events.ts';
 import { countRows, waitFor, workflow } from '../helpers/order-workflow.ts';
 
 const year = new Date().getUTCFullYear();
@@ -49,6 +50,23 @@ t.test('checkout, payment at the gateway, webhook: paid, sales counted, invoice 
   t.match(status!.documents, [{ kind: 'invoice', number: `INV-${year}-000001`, pdfReady: true }]);
   await waitFor('every webhook processed', async () => await countRows(w, `select from webhook_events where processed_at is null`) === 0);
   t.equal(await countRows(w, `select from webhook_events where processing_error is not null`), 0);
+});
+
+t.test('subscribed to the shop\'s event types only (as make start is): a decline, then a payment is one event, paid and e-mailed', async (t) => {
+  const w = await workflow(t, { enabledEvents: SUBSCRIBED_EVENT_TYPES });
+  const { orderId } = await w.checkout([{ productId: w.products.mug, quantity: 2 }]);
+  const sessionId = await w.sessionOf(orderId);
+  await w.gateway.decline(sessionId);
+  await waitFor('the decline shown on the order', async () => (await getOrderStatus(w.db, { orderId }))?.canRetryPayment === true);
+  await w.gateway.pay(sessionId);
+  await waitFor('the invoice e-mail', async () => (await w.messages()).length > 0);
+  await waitFor('every webhook processed', async () => await countRows(w, `select from webhook_events where processed_at is null`) === 0);
+  const { rows: processed } = await w.pool.query(`select type, outcome from webhook_events order by id`);
+  t.same(processed, [{ type: 'payment_intent.payment_failed', outcome: 'payment_failed' }, { type: 'checkout.session.completed', outcome: 'paid' }],
+    'payment_intent.succeeded is not delivered: checkout.session.completed alone pays the order');
+  t.equal(await countRows(w, `select from sales`), 2);
+  t.equal(await countRows(w, `select from invoices`), 1);
+  t.equal((await w.messages()).length, 1);
 });
 
 t.test('every event delivered twice: one payment, one invoice, one e-mail', async (t) => {

@@ -13,6 +13,12 @@ t.test('--help prints the usage and exits 0; a bad port is a usage error (2) or 
   const badEnv = await finished(start([], { GATEWAY_SANDBOX_PORT: '70000' }));
   t.equal(badEnv.code, 3);
   t.match(badEnv.stderr, 'GATEWAY_SANDBOX_PORT must be a whole number from 0 to 65535, not "70000"');
+  const badEvents = await finished(start(['--enabled-events', 'checkout.session.completed,Paid!']));
+  t.equal(badEvents.code, 2);
+  t.match(badEvents.stderr, '--enabled-events takes event types such as checkout.session.completed, comma-separated, or *; "Paid!" is not one');
+  const badEventsEnv = await finished(start([], { GATEWAY_SANDBOX_ENABLED_EVENTS: 'everything' }));
+  t.equal(badEventsEnv.code, 3);
+  t.match(badEventsEnv.stderr, 'GATEWAY_SANDBOX_ENABLED_EVENTS takes event types');
 });
 
 t.test('the sandbox serves with the webhook URL from the environment and stops cleanly on SIGTERM', async (t) => {
@@ -30,8 +36,10 @@ t.test('the sandbox serves with the webhook URL from the environment and stops c
     });
     child.on('close', () => reject(new Error(`the sandbox stopped before listening: ${seen}`)));
   });
-  const settings = await (await fetch(`${url}/_sandbox/config`)).json() as { webhookUrl: string };
+  const settings = await (await fetch(`${url}/_sandbox/config`)).json() as { webhookUrl: string; enabledEvents: string[] };
   t.equal(settings.webhookUrl, 'http://127.0.0.1:3999/hooks');
+  t.ok(settings.enabledEvents.includes('checkout.session.completed') && !settings.enabledEvents.includes('payment_intent.succeeded'),
+    'by default the endpoint receives the event types the shop subscribes to');
   child.kill('SIGTERM');
   const { code } = await done;
   t.equal(code, 0);

@@ -450,6 +450,32 @@ t.test('deliveries go one at a time by default, and several at once when webhook
   }
 });
 
+t.test('an endpoint subscribed to some event types receives only those; every event is still recorded', async (t) => {
+  const { stripe, gateway, receiver } = await startHarness(t, { enabledEvents: ['checkout.session.completed', 'payment_intent.payment_failed'] });
+  t.same((await gateway.settings()).enabledEvents, ['checkout.session.completed', 'payment_intent.payment_failed']);
+  const session = await stripe.checkout.sessions.create(sessionParams());
+  await gateway.decline(session.id);
+  await gateway.pay(session.id);
+  await receiver.waitFor(2);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  t.same(receiver.types(), ['payment_intent.payment_failed', 'checkout.session.completed'], 'payment_intent.succeeded is not sent');
+  const recorded = await stripe.events.list({ type: 'payment_intent.succeeded' });
+  t.equal(recorded.data.length, 1, 'the unsubscribed event exists at the gateway');
+  t.equal(recorded.data[0]!.pending_webhooks, 0, 'and no endpoint waits for it');
+
+  await gateway.configure({ enabledEvents: ['*'] });
+  await stripe.checkout.sessions.expire((await stripe.checkout.sessions.create(sessionParams())).id);
+  await receiver.waitFor(3);
+  t.equal(receiver.types()[2], 'checkout.session.expired', "'*' subscribes to every type");
+
+  for (const bad of [[], ['Checkout Completed'], 'checkout.session.completed', [42]]) {
+    const refused = await gateway.configure({ enabledEvents: bad as string[] }).catch((error: unknown) => error);
+    t.equal((refused as { status?: number }).status, 400, `${JSON.stringify(bad)} is refused`);
+    t.match((refused as Error).message, 'enabledEvents must be a non-empty list of event types');
+  }
+  t.same((await gateway.settings()).enabledEvents, ['*'], 'a refused setting changes nothing');
+});
+
 t.test('fault declineNext declines the next payment even when the customer presses Pay', async (t) => {
   const { stripe, gateway, receiver } = await startHarness(t);
   await gateway.addFaults({ declineNext: 1 });

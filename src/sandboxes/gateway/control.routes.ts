@@ -4,6 +4,7 @@ import { NO_REQUEST } from './events.ts';
 import { addFaults, noFaults } from './faults.ts';
 import { attemptPayment, type Gateway } from './gateway-context.ts';
 import { declineSession, type PaymentOverride } from './payments.ts';
+import { isEventTypeList } from './event-types.ts';
 import { StripeApiError } from './stripe-error.ts';
 
 /**
@@ -23,16 +24,18 @@ export function controlRoutes(gateway: Gateway) {
       return reply.code(status).send({ error: { type: status === 500 ? 'api_error' : 'invalid_request_error', message: error.message } });
     });
 
-    const configView = () => ({ webhookUrl: settings.webhookUrl, publicUrl: settings.publicUrl, allowShortExpiry: store.allowShortExpiry });
+    const configView = () => ({ webhookUrl: settings.webhookUrl, publicUrl: settings.publicUrl, enabledEvents: settings.enabledEvents, allowShortExpiry: store.allowShortExpiry });
 
     app.get('/config', async () => configView());
 
-    app.post<{ Body: { webhookUrl?: unknown; allowShortExpiry?: unknown } | undefined }>('/config', async (request) => {
-      const { webhookUrl, allowShortExpiry, ...rest } = request.body ?? {};
+    app.post<{ Body: { webhookUrl?: unknown; enabledEvents?: unknown; allowShortExpiry?: unknown } | undefined }>('/config', async (request) => {
+      const { webhookUrl, enabledEvents, allowShortExpiry, ...rest } = request.body ?? {};
       if (Object.keys(rest).length > 0) throw invalid(`Unknown setting: ${Object.keys(rest).join(', ')}.`);
       if (webhookUrl !== undefined && webhookUrl !== null && !isHttpUrl(webhookUrl)) throw invalid('webhookUrl must be an http(s) URL, or null for none.');
+      if (enabledEvents !== undefined && !isEventTypeList(enabledEvents)) throw invalid('enabledEvents must be a non-empty list of event types such as ["checkout.session.completed"], or ["*"] for all.');
       if (allowShortExpiry !== undefined && typeof allowShortExpiry !== 'boolean') throw invalid('allowShortExpiry must be true or false.');
       if (webhookUrl !== undefined) settings.webhookUrl = webhookUrl as string | null;
+      if (enabledEvents !== undefined) settings.enabledEvents = enabledEvents;
       if (allowShortExpiry !== undefined) store.allowShortExpiry = allowShortExpiry;
       return configView();
     });

@@ -1,4 +1,5 @@
 import type { Logger } from '../../logger.ts';
+import { subscribedTo } from './event-types.ts';
 import { recordEvent, type Emit, type Origin } from './events.ts';
 import { noFaults, takeFault, type Faults } from './faults.ts';
 import { createStore, type GatewayStore } from './gateway-store.ts';
@@ -25,7 +26,7 @@ const REQUEST_LOG_SIZE = 20_000;
 export interface Gateway {
   readonly store: GatewayStore;
   readonly faults: Faults;
-  readonly settings: { webhookUrl: string | null; publicUrl: string };
+  readonly settings: { webhookUrl: string | null; publicUrl: string; enabledEvents: readonly string[] };
   readonly delivery: WebhookDelivery;
   readonly idempotency: IdempotencyMemory;
   readonly requests: ApiRequestRecord[];
@@ -39,13 +40,15 @@ export interface GatewayOptions {
   webhookSecret: string;
   retryDelaysMs: readonly number[];
   webhookConcurrency: number;
+  /** Event types delivered to the endpoint (`*`: all), as a Stripe endpoint's enabled_events. */
+  enabledEvents: readonly string[];
   log: Logger;
 }
 
 export function createGateway(options: GatewayOptions): Gateway {
   const store = createStore();
   const faults = noFaults();
-  const settings = { webhookUrl: options.webhookUrl, publicUrl: options.publicUrl };
+  const settings = { webhookUrl: options.webhookUrl, publicUrl: options.publicUrl, enabledEvents: options.enabledEvents };
   const delivery = createWebhookDelivery({
     secret: options.webhookSecret,
     url: () => settings.webhookUrl,
@@ -54,9 +57,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     faults,
     log: options.log,
   });
+  // Like Stripe, every event is recorded; the endpoint receives only the types it is subscribed to.
   const emit: Emit = (type, object, origin) => {
-    const event = recordEvent(store, type, object, origin, settings.webhookUrl === null ? 0 : 1);
-    delivery.submit(event);
+    const subscribed = subscribedTo(settings.enabledEvents, type);
+    const event = recordEvent(store, type, object, origin, subscribed && settings.webhookUrl !== null ? 1 : 0);
+    if (subscribed) delivery.submit(event);
     return event;
   };
   return { store, faults, settings, delivery, idempotency: createIdempotencyMemory(), requests: [], emit, log: options.log };

@@ -9,6 +9,8 @@ export type { ApiRequestRecord, DeliveryReport, Faults };
 export interface SandboxSettings {
   webhookUrl: string | null;
   publicUrl: string;
+  /** The event types delivered to the endpoint; `['*']` for all. */
+  enabledEvents: string[];
   allowShortExpiry: boolean;
 }
 
@@ -49,7 +51,7 @@ export function gatewaySandboxClient(baseUrl: string) {
 
   const client = {
     settings: () => call<SandboxSettings>('GET', '/config'),
-    configure: (settings: { webhookUrl?: string | null; allowShortExpiry?: boolean }) => call<SandboxSettings>('POST', '/config', settings),
+    configure: (settings: { webhookUrl?: string | null; enabledEvents?: string[]; allowShortExpiry?: boolean }) => call<SandboxSettings>('POST', '/config', settings),
     faults: () => call<Faults>('GET', '/faults'),
     addFaults: (faults: FaultRequest) => call<Faults>('POST', '/faults', faults),
     /** Clears every fault; events held back by reorderWebhooks are sent (newest first). */

@@ -28,6 +28,12 @@ export interface GatewaySandboxOptions {
    * order they happened); a benchmark whose receiver is slow may raise it.
    */
   webhookConcurrency?: number;
+  /**
+   * The event types the webhook endpoint is subscribed to, as a Stripe
+   * endpoint's `enabled_events` (default `['*']`, every type). Every event is
+   * still recorded (GET /v1/events lists it); only these are delivered.
+   */
+  enabledEvents?: readonly string[];
 }
 
 export interface GatewaySandbox {
@@ -67,6 +73,7 @@ export async function startGatewaySandbox(options: GatewaySandboxOptions): Promi
     webhookSecret: options.webhookSecret,
     retryDelaysMs: options.webhookRetryDelaysMs ?? DEFAULT_WEBHOOK_RETRY_DELAYS_MS,
     webhookConcurrency: options.webhookConcurrency ?? 1,
+    enabledEvents: options.enabledEvents ?? ['*'],
     log,
   });
   await app.register(stripeApiRoutes(gateway), { prefix: '/v1' });

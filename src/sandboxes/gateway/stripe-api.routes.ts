@@ -104,10 +104,10 @@ export function stripeApiRoutes(gateway: Gateway) {
   };
 }
 
-/** Stripe counts the endpoints that have not yet acknowledged an event. */
+/** Stripe counts the endpoints that have not yet acknowledged an event (none for a type the endpoint is not subscribed to). */
 function withPendingWebhooks(gateway: Gateway, event: StripeEvent): StripeEvent {
   const outcome = gateway.delivery.outcome(event.id);
-  return { ...event, pending_webhooks: outcome === 'delivered' || outcome === 'no_endpoint' ? 0 : 1 };
+  return { ...event, pending_webhooks: outcome === undefined || outcome === 'delivered' || outcome === 'no_endpoint' ? 0 : 1 };
 }
 
 /** `type=checkout.session.*` (a trailing wildcard, as Stripe allows) or `types[]=…` (exact names). */
