@@ -61,17 +61,12 @@ export async function issueInvoice(trx: Transaction<Database>, request: IssueReq
     ? await trx.selectFrom('invoices').select(['id', 'number']).where('order_id', '=', request.orderId).where('kind', '=', 'invoice').executeTakeFirst()
     : undefined;
 
-  const { rows: [allocated] } = await sql<{ series: string; sequence_number: string; issued_at: Date; issue_date: string }>`
-    select series, allocate_invoice_number(series)::text as sequence_number, now() as issued_at,
-           to_char(now() at time zone stats_time_zone(), 'YYYY-MM-DD') as issue_date
-    from (select ${SERIES_PREFIX[request.kind]} || '-' || to_char(now() at time zone stats_time_zone(), 'YYYY') as series) as s`.execute(trx);
-  const number = `${allocated!.series}-${allocated!.sequence_number.padStart(6, '0')}`;
-
-  const snapshot: InvoiceSnapshot = {
+  // Everything but the number is read and built first; then one statement
+  // takes the number (locking the series' counter row until commit) and
+  // inserts the invoice with it, so the lock is held for as short a time as
+  // the caller lets it (issue invoices last in the transaction).
+  const draft: Omit<InvoiceSnapshot, 'number' | 'issuedAt' | 'issueDate'> = {
     kind: request.kind,
-    number,
-    issuedAt: allocated!.issued_at.toISOString(),
-    issueDate: allocated!.issue_date,
     currency: order.currency,
     seller: { name: request.seller.name, address: [...request.seller.address] },
     customer: { name: order.customer_name, email: order.customer_email },
@@ -82,19 +77,27 @@ export async function issueInvoice(trx: Transaction<Database>, request: IssueReq
     credits: credited ? { invoiceId: credited.id, number: credited.number } : null,
     reason: request.reason ?? null,
   };
-  const inserted = await trx.insertInto('invoices').values({
-    kind: request.kind,
-    series: allocated!.series,
-    sequence_number: allocated!.sequence_number,
-    number,
-    order_id: request.orderId,
-    credits_invoice_id: credited?.id ?? null,
-    snapshot: JSON.stringify(snapshot),
-    total: order.total,
-    currency: order.currency,
-    issued_at: allocated!.issued_at,
-  }).returning('id').executeTakeFirstOrThrow();
-  return { id: inserted.id, number, snapshot };
+  const { rows: [inserted] } = await sql<{ id: string; number: string; snapshot: InvoiceSnapshot }>`
+    with series as (
+      select ${SERIES_PREFIX[request.kind]} || '-' || to_char(now() at time zone stats_time_zone(), 'YYYY') as series
+    ), allocated as (
+      select series, allocate_invoice_number(series) as sequence_number from series
+    ), numbered as (
+      select series, sequence_number,
+             series || '-' || case when length(sequence_number::text) >= 6 then sequence_number::text else lpad(sequence_number::text, 6, '0') end as number
+      from allocated
+    )
+    insert into invoices (kind, series, sequence_number, number, order_id, credits_invoice_id, snapshot, total, currency, issued_at)
+    select ${request.kind}, series, sequence_number, number, ${request.orderId}, ${credited?.id ?? null},
+           ${JSON.stringify(draft)}::jsonb || jsonb_build_object(
+             'number', number,
+             'issuedAt', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+             'issueDate', to_char(now() at time zone stats_time_zone(), 'YYYY-MM-DD')),
+           ${order.total}, ${order.currency}, now()
+    from numbered
+    returning id::text, number, snapshot`.execute(trx);
+  const { id, number, snapshot } = inserted!;
+  return { id, number, snapshot };
 }
 
 export interface StoredInvoice {

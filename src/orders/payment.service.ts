@@ -100,11 +100,12 @@ export async function applyPaymentSuccess(trx: Trx, deps: PaymentDeps, payment: 
   if (!moved) throw new Error(`order ${order.id} could not be marked paid from ${order.payment_state}`);
   await trx.updateTable('orders').set({ paid_at: sql`now()` }).where('id', '=', order.id).execute();
   await recordSales(trx, order.id);
+  // The supplier gets the order from a job committed with the payment (src/supplier/).
+  await enqueueSupplierSubmission(trx, deps.boss, order.id);
+  // Last: from here to the commit, concurrent payments wait for the invoice series' counter row.
   const invoice = await issueInvoice(trx, { orderId: order.id, kind: 'invoice', seller: { name: deps.orders.sellerName, address: deps.orders.sellerAddress } });
   const job: RenderInvoicePdfJob = { invoiceId: invoice.id };
   await deps.boss.send(Queues.renderInvoicePdf, job, { db: fromKysely(trx) });
-  // The supplier gets the order from a job committed with the payment (src/supplier/).
-  await enqueueSupplierSubmission(trx, deps.boss, order.id);
   deps.log.info({ orderId: order.id, invoice: invoice.number }, 'order paid');
   return 'paid';
 }
