@@ -67,7 +67,8 @@ t.test('a supplier webhook stored but never processed gets its job again', async
   const f = await supplierFlow(t);
   const { orderId, number } = await f.paidOrder([{ productId: f.products.mug, quantity: 1 }]);
   await f.waitForFulfilment(orderId, 'submitted');
-  await waitFor('order.accepted processed', () => f.eventsSettled(number));
+  // Settled means none waiting: first wait for the webhook to have arrived at all.
+  await waitFor('order.accepted processed', async () => await countRows(f, `select from webhook_events where provider = 'supplier'`) > 0 && f.eventsSettled(number));
   // A row a process without a job queue stored (or whose job was lost), old enough to be swept.
   const { rows: [event] } = await f.pool.query(`select payload from webhook_events where provider = 'supplier' limit 1`);
   const order = { ...event.payload.data.order, status: 'in_production', updated: new Date(Date.now() + 1000).toISOString() };

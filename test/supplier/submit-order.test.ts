@@ -29,7 +29,7 @@ t.test('a paid order is handed to the supplier once: one POST with the order\'s 
   t.equal(await countRows(f, `select from alerts`), 0);
 });
 
-t.test('the supplier answers 500 twice, then accepts: the retries look the order up first, and it is created once', async (t) => {
+t.test('the supplier answers 500 twice, then accepts: a failed lookup does not spend the attempt, and the order is created once', async (t) => {
   const f = await supplierFlow(t);
   await f.supplier.addFaults({ fail5xx: { count: 2, status: 503 } });
   const { orderId, number } = await f.paidOrder([{ productId: f.products.mug, quantity: 1 }]);
@@ -38,14 +38,32 @@ t.test('the supplier answers 500 twice, then accepts: the retries look the order
   t.same(calls.map((c) => `${c.method} ${c.path} ${c.status}`), [
     'POST /v1/orders 503',
     `GET /v1/orders/@${number} 503`,
-    `GET /v1/orders/@${number} 404`,
     'POST /v1/orders 201',
-  ], 'attempt 1 POST fails; attempt 2 lookup fails; attempt 3 lookup finds nothing, then POSTs');
+  ], 'attempt 1 POST fails; attempt 2 looks up, cannot tell, and POSTs with the same key');
   t.equal((await f.supplierPosts(number)).length, 2, 'exactly two POSTs');
   t.ok((await f.supplierPosts(number)).every((c) => c.idempotencyKey === `tanktop-order-${orderId}-${number}-supplier`), 'one key for every attempt');
   t.equal((await f.supplier.orders()).length, 1, 'one order at the supplier');
-  t.equal(await countRows(f, `select from supplier_calls where order_id = $1`, [orderId]), 4, 'every call audited');
+  t.equal(await countRows(f, `select from supplier_calls where order_id = $1`, [orderId]), 3, 'every call audited');
+  const [job] = await f.boss.findJobs(SupplierQueues.submitOrder);
+  t.match(job, { state: 'completed', retryCount: 1 }, 'two attempts');
   t.equal(await countRows(f, `select from alerts`), 0);
+});
+
+t.test('accepted, the answer lost, then the lookup fails too: the second POST gets the same order back, one order at the supplier', async (t) => {
+  const f = await supplierFlow(t, { env: { SUPPLIER_TIMEOUT_MS: '1000' } });
+  await f.supplier.addFaults({ acceptThenTimeout: { count: 1, delayMs: 5000 }, dropWebhooks: 1 });
+  const { orderId, number } = await f.paidOrder([{ productId: f.products.tent, quantity: 1 }]);
+  await waitFor('the first POST at the supplier', async () => (await f.supplierPosts(number)).length === 1);
+  // The retry comes two seconds or more after the timeout: its lookup is the next call, and fails.
+  await f.supplier.addFaults({ fail5xx: { count: 1, status: 502 } });
+  await f.waitForFulfilment(orderId, 'submitted', 30_000);
+  const { rows: audit } = await f.pool.query(`select method, status from supplier_calls where order_id = $1 order by id`, [orderId]);
+  t.same(audit.map((c) => `${c.method} ${c.status}`), ['POST null', 'GET 502', 'POST 201']);
+  const posts = await f.supplierPosts(number);
+  t.same(posts.map((c) => c.replayed), [false, true], 'the second POST is answered with the first one\'s response: the order it created');
+  t.equal((await f.supplier.orders()).length, 1, 'exactly one order at the supplier');
+  const [remote] = await f.supplier.orders();
+  t.equal((await f.pool.query(`select supplier_order_id from supplier_orders where order_id = $1`, [orderId])).rows[0].supplier_order_id, remote!.id);
 });
 
 t.test('a 429 is retried after its Retry-After, not sooner', async (t) => {
@@ -79,12 +97,12 @@ t.test('an order created at the supplier whose answer never came: the retry find
 
 t.test('three failed attempts: supplier_failed, the job in its dead-letter queue, one alert', async (t) => {
   const f = await supplierFlow(t);
-  await f.supplier.addFaults({ fail5xx: { count: 3, status: 500 } });
+  await f.supplier.addFaults({ fail5xx: { count: 5, status: 500 } });
   const { orderId, number } = await f.paidOrder([{ productId: f.products.mug, quantity: 1 }]);
   await f.waitForFulfilment(orderId, 'supplier_failed', 40_000);
   await waitFor('the job in its dead-letter queue', async () => (await f.boss.findJobs(`${SupplierQueues.submitOrder}__dead_letter`)).length === 1);
   const calls = await f.supplierCalls();
-  t.same(calls.map((c) => `${c.method} ${c.status}`), ['POST 500', 'GET 500', 'GET 500'], 'three attempts, one POST');
+  t.same(calls.map((c) => `${c.method} ${c.status}`), ['POST 500', 'GET 500', 'POST 500', 'GET 500', 'POST 500'], 'three attempts, each a POST (the retries after a failed lookup)');
   const [job] = await f.boss.findJobs(SupplierQueues.submitOrder);
   t.match(job, { state: 'failed', retryCount: 2 });
   await settle(2000);

@@ -22,7 +22,10 @@ const MAX_RETRY_AFTER_SECONDS = 15 * 60;
  * - Before every attempt but the first (and before the first too, when an
  *   earlier POST for the order is on record: a lost answer, a killed worker,
  *   a second copy of the job), the order is looked up by its external id: if
- *   the supplier has it, that is recorded and nothing is sent again.
+ *   the supplier has it, that is recorded and nothing is sent again. A lookup
+ *   that fails (5xx, 429, no answer) does not end the attempt: the POST goes
+ *   out anyway, safe with the order's Idempotency-Key and unique external id
+ *   (a supplier that has the order answers with it, or 409 and we look again).
  * - POST /orders carries the order's one Idempotency-Key, so two copies that
  *   both send get the same order back.
  * - The answer goes through the webhooks' own code (applySupplierOrder):
@@ -48,7 +51,7 @@ export function submitOrderJob(deps: SupplierJobDeps): JobHandler<SubmitOrderJob
     const context = { orderId: submission.orderId, source };
     try {
       let found = attempt > 1 || await hasSubmitAttempt(deps.db, submission.orderId)
-        ? await client.findOrder(submission.externalId, context)
+        ? await lookUp(client, submission, context, log)
         : null;
       let outcome = 'found';
       if (!found) ({ order: found, outcome } = await client.createOrder(submission.request, submission.idempotencyKey, context));
@@ -73,6 +76,22 @@ export function submitOrderJob(deps: SupplierJobDeps): JobHandler<SubmitOrderJob
       throw error;
     }
   };
+}
+
+/**
+ * The lookup before a retry. Unknown (the supplier failed to answer) is
+ * treated as not found: the POST that follows cannot create a second order
+ * (Idempotency-Key, unique external id), and an attempt is not spent on a
+ * failed read. Anything but a retryable failure is thrown as it is.
+ */
+async function lookUp(client: ReturnType<typeof requireClient>, submission: Submission, context: { orderId: string; source: string }, log: Logger) {
+  try {
+    return await client.findOrder(submission.externalId, context);
+  } catch (error) {
+    if (!(error instanceof SupplierRetryableError)) throw error;
+    log.info({ status: error.status, code: error.code }, 'the lookup before a retry failed: sending the order with its idempotency key instead');
+    return null;
+  }
 }
 
 /** A 4xx: the order as it is will never be accepted. One transaction: state, reason, e-mail, refund, alert. */
