@@ -7,6 +7,8 @@ export interface Config {
   readonly embeddedPostgres: { readonly dataDir: string; readonly port: number };
   readonly http: { readonly host: string; readonly port: number };
   readonly logLevel: string;
+  /** The worker process's CPU niceness (0 to 19): on a shared machine, requests go before background jobs. */
+  readonly workerNice: number;
   /** How often the service folds pending rollup deltas (0: never). */
   readonly statsFoldIntervalMs: number;
   /** Sales in the demo data set loaded into an empty database (0: none). */
@@ -107,6 +109,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       port: integer(env, 'PORT', 3000, 0, 65535),
     }),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    workerNice: integer(env, 'WORKER_NICE', 5, 0, 19),
     statsFoldIntervalMs: integer(env, 'STATS_FOLD_INTERVAL_MS', 1000, 0, 3_600_000),
     demoSales: integer(env, 'DEMO_SALES', 200_000, 0, 100_000_000),
     sessionSecret: secret(env, 'SESSION_SECRET'),

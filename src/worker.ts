@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { PgBoss } from 'pg-boss';
 import { ConfigError, loadConfig } from './config.ts';
 import { DatabaseUnavailableError } from './db/connection-check.ts';
@@ -32,6 +33,22 @@ try {
   process.exit(3);
 }
 const log = createLogger(config.logLevel, 'tanktop-worker');
+lowerPriority(config.workerNice);
+
+/**
+ * Background jobs yield the CPU to the web process (and to whatever answers
+ * people) when both share cores: a webhook is answered first, and the jobs it
+ * queued use the time left. On an idle machine the worker runs as fast as
+ * ever. Linux sets niceness per thread: this is the main (JavaScript) thread.
+ */
+function lowerPriority(nice: number): void {
+  if (nice === 0) return;
+  try {
+    os.setPriority(Math.max(os.getPriority(), nice));
+  } catch (error) {
+    log.warn({ err: error, nice }, 'could not lower the worker\'s CPU priority: it runs at the normal one');
+  }
+}
 
 let database: DatabaseHandle | undefined;
 let pool: ReturnType<typeof createPool> | undefined;

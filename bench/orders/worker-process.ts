@@ -56,6 +56,8 @@ export async function spawnWorker(env: WorkerEnv, logFd: number, profileDir?: st
       DATABASE_URL: env.databaseUrl, STRIPE_API_BASE: env.stripeApiBase, SMTP_URL: env.smtpUrl,
       STRIPE_WEBHOOK_SECRET: env.webhookSecret, PUBLIC_URL: 'http://shop.bench.test', LOG_LEVEL: env.logLevel,
       TANKTOP_BENCH_BATCH_SIZE: String(env.batchSize),
+      // The worker's niceness as configured where the benchmark runs (the worker's default otherwise).
+      ...(process.env.WORKER_NICE ? { WORKER_NICE: process.env.WORKER_NICE } : {}),
       ...(env.queryCountsFile ? { TANKTOP_BENCH_QUERY_COUNTS: env.queryCountsFile } : {}),
       ...(env.supplier ? { SUPPLIER_API_URL: env.supplier.apiUrl, SUPPLIER_API_TOKEN: env.supplier.apiToken, SUPPLIER_WEBHOOK_SECRET: env.supplier.webhookSecret } : {}),
     },

@@ -22,6 +22,8 @@ t.test('a bad order setting is refused with a sentence naming it', async (t) => 
     [{ STRIPE_WEBHOOK_SECRET: 'secret' }, /STRIPE_WEBHOOK_SECRET must start with whsec_/],
     [{ ORDER_CHECKOUT_TTL_MINUTES: '5' }, /ORDER_CHECKOUT_TTL_MINUTES must be a whole number from 30 to 1440/],
     [{ ORDER_CURRENCY: 'jpy' }, /ORDER_CURRENCY must be one of/],
+    [{ WORKER_NICE: '20' }, /WORKER_NICE must be a whole number from 0 to 19/],
+    [{ WORKER_NICE: '-5' }, /WORKER_NICE must be a whole number from 0 to 19/],
     [{ SMTP_URL: 'http://mail' }, /SMTP_URL must be an smtp/],
     [{ PUBLIC_URL: 'shop' }, /PUBLIC_URL is not a valid URL/],
     [{ DEFAULT_SALES_AGENT: '   ' }, /DEFAULT_SALES_AGENT must not be blank/],

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import t, { type Test } from 'tap';
@@ -9,6 +10,12 @@ interface WorkerProcess {
   child: ChildProcess;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stderr(): string;
+}
+
+/** The niceness of a process's main thread (field 19 of /proc/<pid>/stat). */
+function niceOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
 }
 
 /** `node src/worker.ts` against the test's database, gateway sandbox and mail sandbox; resolves once it says it runs. */
@@ -50,6 +57,7 @@ t.test('the worker process killed mid-flow and started again: every order comple
   t.ok(await countRows(w, `select from email_outbox where status = 'sent'`) < 10, 'killed before everything was done');
 
   const second = await spawnWorker(t, w);
+  t.equal(niceOf(second.child.pid!), 5, 'the worker runs at niceness 5 (WORKER_NICE\'s default): requests go first');
   // Jobs the killed process held are retried once their heartbeats are missed (15 s); an e-mail
   // job it held, once it expires (the e-mail queue has no heartbeat).
   await waitFor('ten sent e-mails', async () => await countRows(w, `select from email_outbox where status = 'sent'`) === 10, 200_000);
