@@ -1,19 +1,28 @@
 import { createHash } from 'node:crypto';
-import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import type pg from 'pg';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
 
 /**
- * Queries whose SQL starts with this comment run as named prepared
+ * Queries whose SQL starts or ends with this comment run as named prepared
  * statements: Postgres parses and plans them once per connection instead of
  * on every call. For the hot reads of the pages (a CTE parsed, analysed and
  * planned costs more than running it: 1.7 ms against 0.4 ms per call on the
- * stats page's rows). Opt-in, because every distinct text becomes a
- * statement kept on each connection: only fixed-shape queries may use it.
+ * stats page's rows) and the order workflow's statements (the state
+ * machine's compare-and-set CTE plans in 0.46 ms and runs in 0.10 ms).
+ * Opt-in, because every distinct text becomes a statement kept on each
+ * connection: only fixed-shape queries may use it (no IN lists, no
+ * multi-row VALUES).
  */
 export const PREPARED = '/* prepared */';
+
+/**
+ * The mark as SQL: `sql\`${prepared} select …\`` for raw queries, and
+ * `.modifyEnd(prepared)` for Kysely's builders.
+ */
+export const prepared = sql.raw(PREPARED);
 
 /** Kysely over a pool from createPool (which sets the type parsers). */
 export function createDb(pool: pg.Pool): Db {
@@ -48,7 +57,7 @@ function preparingPool(pool: pg.Pool): PostgresPool {
 
 function preparingClient(client: pg.PoolClient): PostgresPoolClient {
   const query = (text: unknown, values?: unknown[]) => {
-    if (typeof text === 'string' && text.startsWith(PREPARED)) {
+    if (typeof text === 'string' && (text.startsWith(PREPARED) || text.endsWith(PREPARED))) {
       return client.query({ name: statementName(text), text, values });
     }
     return client.query(text as string, values);

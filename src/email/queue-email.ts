@@ -4,6 +4,7 @@ import type { Database } from '../db/schema.ts';
 import { EMAIL_SEND_QUEUE, type SendEmailJobData } from './email.queues.ts';
 import type { StoredAttachment } from './email.schema.ts';
 import { renderEmail } from './render-email.ts';
+import { prepared } from '../db/kysely.ts';
 
 export interface EmailAttachment {
   filename: string;
@@ -52,6 +53,7 @@ export async function queueEmail(trx: Transaction<Database>, boss: Pick<PgBoss, 
     })
     .onConflict((conflict) => conflict.column('dedupe_key').doNothing())
     .returning('id')
+    .modifyEnd(prepared)
     .executeTakeFirst();
 
   if (!inserted) {

@@ -1,10 +1,10 @@
 import { sql } from 'kysely';
 import type { JobResult, JobWithMetadata } from 'pg-boss';
 import { failureOutput } from '../jobs/work-queue.ts';
-import type { Db } from '../db/kysely.ts';
 import type { Logger } from '../logger.ts';
 import type { SendEmailJobData } from './email.queues.ts';
 import type { Mailer } from './mailer.ts';
+import { prepared, type Db } from '../db/kysely.ts';
 
 export interface SendEmailDependencies {
   db: Db;
@@ -52,6 +52,7 @@ export function sendEmailJob({ db, mailer, log }: SendEmailDependencies) {
           .select(['id', 'status', 'order_id', 'recipient', 'subject', 'text_body', 'html_body', 'attachments', 'message_id'])
           .where('id', '=', emailId)
           .forUpdate()
+          .modifyEnd(prepared)
           .executeTakeFirst();
         if (!email) return 'missing';
         if (email.order_id !== null) jobLog = jobLog.child({ orderId: email.order_id });
@@ -78,6 +79,7 @@ export function sendEmailJob({ db, mailer, log }: SendEmailDependencies) {
         await trx.updateTable('email_outbox')
           .set({ status: 'sent', sent_at: sql<Date>`now()`, attempts: sql<number>`attempts + 1` })
           .where('id', '=', emailId)
+          .modifyEnd(prepared)
           .execute();
         return 'sent';
       });

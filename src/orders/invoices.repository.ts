@@ -1,7 +1,7 @@
 import { sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import type { Db } from '../db/kysely.ts';
 import type { InvoiceKind } from './orders.schema.ts';
+import { prepared, type Db } from '../db/kysely.ts';
 
 /** Everything an invoice or credit note shows, frozen when it is issued. */
 export interface InvoiceSnapshot {
@@ -51,11 +51,13 @@ export async function issueInvoice(trx: Transaction<Database>, request: IssueReq
     .select(['id', 'number', 'currency', 'total', 'customer_name', 'customer_email', 'address_line1', 'address_line2', 'postal_code', 'city', 'country',
       sql<string>`to_char(created_at at time zone stats_time_zone(), 'YYYY-MM-DD')`.as('placed_on')])
     .where('id', '=', request.orderId)
+    .modifyEnd(prepared)
     .executeTakeFirstOrThrow();
   const items = await trx.selectFrom('order_items')
     .select(['name', 'quantity', 'unit_price', sql<string>`(unit_price * quantity)::numeric(12, 2)::text`.as('line_total')])
     .where('order_id', '=', request.orderId)
     .orderBy('id')
+    .modifyEnd(prepared)
     .execute();
   const credited = request.kind === 'credit_note'
     ? await trx.selectFrom('invoices').select(['id', 'number']).where('order_id', '=', request.orderId).where('kind', '=', 'invoice').executeTakeFirst()
@@ -77,7 +79,7 @@ export async function issueInvoice(trx: Transaction<Database>, request: IssueReq
     credits: credited ? { invoiceId: credited.id, number: credited.number } : null,
     reason: request.reason ?? null,
   };
-  const { rows: [inserted] } = await sql<{ id: string; number: string; snapshot: InvoiceSnapshot }>`
+  const { rows: [inserted] } = await sql<{ id: string; number: string; snapshot: InvoiceSnapshot }>`${prepared}
     with series as (
       select ${SERIES_PREFIX[request.kind]} || '-' || to_char(now() at time zone stats_time_zone(), 'YYYY') as series
     ), allocated as (
@@ -109,7 +111,7 @@ export interface StoredInvoice {
 }
 
 export async function findInvoice(db: Db | Transaction<Database>, invoiceId: string): Promise<StoredInvoice | undefined> {
-  const row = await db.selectFrom('invoices').select(['id', 'kind', 'number', 'order_id', 'snapshot']).where('id', '=', invoiceId).executeTakeFirst();
+  const row = await db.selectFrom('invoices').select(['id', 'kind', 'number', 'order_id', 'snapshot']).where('id', '=', invoiceId).modifyEnd(prepared).executeTakeFirst();
   return row && { id: row.id, kind: row.kind, number: row.number, orderId: row.order_id, snapshot: row.snapshot as InvoiceSnapshot };
 }
 
@@ -117,6 +119,7 @@ export async function findInvoice(db: Db | Transaction<Database>, invoiceId: str
 export async function storeInvoicePdf(db: Db | Transaction<Database>, invoiceId: string, pdf: Buffer): Promise<void> {
   await db.insertInto('invoice_documents').values({ invoice_id: invoiceId, pdf })
     .onConflict((conflict) => conflict.column('invoice_id').doUpdateSet({ pdf, rendered_at: sql`now()` }))
+    .modifyEnd(prepared)
     .execute();
 }
 

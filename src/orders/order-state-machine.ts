@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../db/schema.ts';
 import { FULFILMENT, PAYMENT, type DimensionSpec, type FulfilmentState, type PaymentState } from './order-states.ts';
+import { prepared } from '../db/kysely.ts';
 
 export { FULFILMENT_STATES, PAYMENT_STATES, PAYMENT_TRANSITIONS, FULFILMENT_TRANSITIONS, allTransitions } from './order-states.ts';
 
@@ -35,7 +36,7 @@ async function transition<S extends string>(
   // The CTE locks the row and reads its current state; the update compares it
   // with the allowed ones (the lock keeps it current until the end of the
   // transaction), and the insert records exactly the rows that changed.
-  const { rows } = await sql<{ from_state: string }>`
+  const { rows } = await sql<{ from_state: string }>`${prepared}
     with locked as (
       select id, ${column} as from_state from orders where id = ${request.orderId} for update
     ), changed as (

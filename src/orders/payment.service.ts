@@ -8,6 +8,7 @@ import { formatAmount, fromMinorUnits, toMinorUnits } from './money.ts';
 import { Queues, type RefundOrderJob, type RenderInvoicePdfJob } from './order-queues.ts';
 import { flagForReview, transitionPayment } from './order-state-machine.ts';
 import { enqueueSupplierSubmission } from '../supplier/submission.ts';
+import { prepared } from '../db/kysely.ts';
 
 /**
  * What the payment workflow needs: the job queue (jobs are enqueued in the
@@ -51,10 +52,10 @@ export type PaymentOutcome = 'paid' | 'duplicate' | 'amount_mismatch' | 'second_
  */
 export async function applyPaymentSuccess(trx: Trx, deps: PaymentDeps, payment: ReportedPayment): Promise<PaymentOutcome> {
   const order = await trx.selectFrom('orders').select(['id', 'payment_state', 'total', 'currency', 'payment_intent_id'])
-    .where('id', '=', payment.orderId).forUpdate().executeTakeFirst();
+    .where('id', '=', payment.orderId).forUpdate().modifyEnd(prepared).executeTakeFirst();
   if (!order) return 'unknown_order';
   const known = await trx.selectFrom('payments').select('id')
-    .where('provider', '=', 'stripe').where('provider_payment_id', '=', payment.providerPaymentId).executeTakeFirst();
+    .where('provider', '=', 'stripe').where('provider_payment_id', '=', payment.providerPaymentId).modifyEnd(prepared).executeTakeFirst();
   if (known) return 'duplicate';
 
   const currency = payment.currency.toLowerCase();
@@ -71,9 +72,9 @@ export async function applyPaymentSuccess(trx: Trx, deps: PaymentDeps, payment: 
     currency,
     status: late && !mismatch ? 'refund_pending' : 'succeeded',
     raw: JSON.stringify(payment.raw ?? null),
-  }).execute();
+  }).modifyEnd(prepared).execute();
   if (payment.paymentIntentId && !order.payment_intent_id) {
-    await trx.updateTable('orders').set({ payment_intent_id: payment.paymentIntentId }).where('id', '=', order.id).execute();
+    await trx.updateTable('orders').set({ payment_intent_id: payment.paymentIntentId }).where('id', '=', order.id).modifyEnd(prepared).execute();
   }
 
   if (alreadyPaid) {
@@ -98,7 +99,7 @@ export async function applyPaymentSuccess(trx: Trx, deps: PaymentDeps, payment: 
 
   const moved = await transitionPayment(trx, { orderId: order.id, to: 'paid', reason: 'payment succeeded', source: payment.source }, deps.log);
   if (!moved) throw new Error(`order ${order.id} could not be marked paid from ${order.payment_state}`);
-  await trx.updateTable('orders').set({ paid_at: sql`now()` }).where('id', '=', order.id).execute();
+  await trx.updateTable('orders').set({ paid_at: sql`now()` }).where('id', '=', order.id).modifyEnd(prepared).execute();
   await recordSales(trx, order.id);
   // The supplier gets the order from a job committed with the payment (src/supplier/).
   await enqueueSupplierSubmission(trx, deps.boss, order.id);
@@ -112,7 +113,7 @@ export async function applyPaymentSuccess(trx: Trx, deps: PaymentDeps, payment: 
 
 /** One sales row per unit sold, at the unit price, for the order's customer and sales agent. */
 async function recordSales(trx: Trx, orderId: string): Promise<void> {
-  await sql`
+  await sql`${prepared}
     insert into sales (customer_id, product_id, sales_agent_id, price, created_at)
     select o.customer_id, i.product_id, o.sales_agent_id, i.unit_price, now()
     from orders as o

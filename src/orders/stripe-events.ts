@@ -5,6 +5,7 @@ import {
   applyPaymentFailed, applyPaymentProcessing, applyPaymentSuccess, applySessionExpired, completeRefund, type PaymentDeps,
 } from './payment.service.ts';
 import { flagForReview } from './order-state-machine.ts';
+import { prepared } from '../db/kysely.ts';
 
 type Trx = Transaction<Database>;
 
@@ -128,7 +129,7 @@ function idOf(value: string | { id: string } | null | undefined): string | null 
 async function orderOf(trx: Trx, refs: { metadata?: Stripe.Metadata | null; clientReferenceId?: string | null; sessionId?: string; paymentIntentId?: string | null }): Promise<string | null> {
   const candidate = refs.metadata?.order_id ?? refs.clientReferenceId ?? null;
   if (candidate && /^[1-9][0-9]{0,17}$/.test(candidate)) {
-    const order = await trx.selectFrom('orders').select('id').where('id', '=', candidate).executeTakeFirst();
+    const order = await trx.selectFrom('orders').select('id').where('id', '=', candidate).modifyEnd(prepared).executeTakeFirst();
     if (order) return order.id;
   }
   if (refs.sessionId) {

@@ -1,5 +1,6 @@
 import { fromKysely, type PgBoss } from 'pg-boss';
 import type { Db } from '../db/kysely.ts';
+import { prepared } from '../db/kysely.ts';
 
 export interface InboxEvent {
   provider: 'stripe' | 'supplier';
@@ -23,6 +24,7 @@ export async function storeWebhookEvent(db: Db, boss: Pick<PgBoss, 'send'> | und
       .values({ provider: event.provider, event_id: event.eventId, type: event.type, payload: event.body.toString('utf8') })
       .onConflict((conflict) => conflict.columns(['provider', 'event_id']).doNothing())
       .returning('id')
+      .modifyEnd(prepared)
       .executeTakeFirst();
     if (row && boss) await boss.send(queue, { webhookEventId: row.id }, { db: fromKysely(trx) });
     return row?.id;

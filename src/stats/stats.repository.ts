@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
-import { PREPARED, type Db } from '../db/kysely.ts';
+import { prepared, type Db } from '../db/kysely.ts';
 import type { StatsDimension } from '../db/schema.ts';
 import type { DimensionInfo } from './dimensions.ts';
 import type { SortDirection, SortKey } from './stats-query.ts';
@@ -43,8 +43,6 @@ export function containsPattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-/** Starts the fixed-shape page queries: parsed and planned once per connection (see PREPARED). */
-const prepared = sql.raw(PREPARED);
 
 function names(dimension: DimensionInfo): RawBuilder<unknown> {
   // dimension.table comes from the constant list in dimensions.ts, never from a request.

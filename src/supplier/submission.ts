@@ -5,6 +5,7 @@ import type { Database } from '../db/schema.ts';
 import type { FulfilmentState, PaymentState } from '../orders/order-states.ts';
 import type { SupplierOrderRequest } from './supplier-api.types.ts';
 import { submitSingletonKey, SupplierQueues, type SubmitOrderJob } from './supplier-queues.ts';
+import { prepared } from '../db/kysely.ts';
 
 /** One key per order for POST /orders, whoever sends it how often (every attempt, job copy and resubmission). */
 export function submitIdempotencyKey(orderId: string, number: string): string {
@@ -23,10 +24,11 @@ export function skuOf(productId: string): string {
  * per order. Committed with the payment, or not at all.
  */
 export async function enqueueSupplierSubmission(trx: Transaction<Database>, boss: Pick<PgBoss, 'send'>, orderId: string): Promise<void> {
-  const order = await trx.selectFrom('orders').select(['id', 'number']).where('id', '=', orderId).executeTakeFirstOrThrow();
+  const order = await trx.selectFrom('orders').select(['id', 'number']).where('id', '=', orderId).modifyEnd(prepared).executeTakeFirstOrThrow();
   await trx.insertInto('supplier_orders')
     .values({ order_id: order.id, external_id: order.number, idempotency_key: submitIdempotencyKey(order.id, order.number) })
     .onConflict((conflict) => conflict.column('order_id').doNothing())
+    .modifyEnd(prepared)
     .execute();
   await sendSubmitJob(boss, { orderId: order.id }, { db: fromKysely(trx) });
 }

@@ -4,6 +4,7 @@ import type { JobHandler } from '../../jobs/work-queue.ts';
 import type { ProcessStripeEventJob } from '../order-queues.ts';
 import { applyStripeEvent } from '../stripe-events.ts';
 import { workflowDeps, type OrderJobDeps } from './order-jobs.deps.ts';
+import { prepared } from '../../db/kysely.ts';
 
 /**
  * stripe__process_event: applies one stored webhook (webhook_events row) to
@@ -16,7 +17,7 @@ export function processStripeEventJob(deps: OrderJobDeps): JobHandler<ProcessStr
     try {
       return await deps.db.transaction().execute(async (trx) => {
         const row = await trx.selectFrom('webhook_events').select(['id', 'event_id', 'type', 'payload', 'processed_at'])
-          .where('id', '=', webhookEventId).where('provider', '=', 'stripe').forUpdate().executeTakeFirst();
+          .where('id', '=', webhookEventId).where('provider', '=', 'stripe').forUpdate().modifyEnd(prepared).executeTakeFirst();
         if (!row) {
           log.warn({ webhookEventId }, 'no such webhook event: nothing to do');
           return 'missing';
@@ -24,7 +25,7 @@ export function processStripeEventJob(deps: OrderJobDeps): JobHandler<ProcessStr
         if (row.processed_at) return 'already processed';
         const eventLog = log.child({ eventId: row.event_id, eventType: row.type });
         const outcome = await applyStripeEvent(trx, workflowDeps(deps, eventLog), row.payload as Stripe.Event);
-        await trx.updateTable('webhook_events').set({ processed_at: sql`now()`, outcome, processing_error: null }).where('id', '=', row.id).execute();
+        await trx.updateTable('webhook_events').set({ processed_at: sql`now()`, outcome, processing_error: null }).where('id', '=', row.id).modifyEnd(prepared).execute();
         eventLog.info({ outcome }, 'webhook event processed');
         return outcome;
       });
