@@ -98,8 +98,7 @@ export async function issueInvoice(trx: Transaction<Database>, request: IssueReq
            ${order.total}, ${order.currency}, now()
     from numbered
     returning id::text, number, snapshot`.execute(trx);
-  const { id, number, snapshot } = inserted!;
-  return { id, number, snapshot };
+  return inserted!;
 }
 
 export interface StoredInvoice {
