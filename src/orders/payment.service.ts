@@ -51,7 +51,7 @@ export type PaymentOutcome = 'paid' | 'duplicate' | 'amount_mismatch' | 'second_
  *   that renders and mails it. All of it commits, or none of it.
  */
 export async function applyPaymentSuccess(trx: Trx, deps: PaymentDeps, payment: ReportedPayment): Promise<PaymentOutcome> {
-  const order = await trx.selectFrom('orders').select(['id', 'payment_state', 'total', 'currency', 'payment_intent_id'])
+  const order = await trx.selectFrom('orders').select(['id', 'number', 'payment_state', 'total', 'currency', 'payment_intent_id'])
     .where('id', '=', payment.orderId).forUpdate().modifyEnd(prepared).executeTakeFirst();
   if (!order) return 'unknown_order';
   const known = await trx.selectFrom('payments').select('id')
@@ -73,8 +73,11 @@ export async function applyPaymentSuccess(trx: Trx, deps: PaymentDeps, payment: 
     status: late && !mismatch ? 'refund_pending' : 'succeeded',
     raw: JSON.stringify(payment.raw ?? null),
   }).modifyEnd(prepared).execute();
-  if (payment.paymentIntentId && !order.payment_intent_id) {
-    await trx.updateTable('orders').set({ payment_intent_id: payment.paymentIntentId }).where('id', '=', order.id).modifyEnd(prepared).execute();
+  const newIntent = payment.paymentIntentId && !order.payment_intent_id ? payment.paymentIntentId : null;
+  const paid = !alreadyPaid && !mismatch && !late;
+  // On the way to paid, the intent is stored with paid_at below: one update of the row, not two.
+  if (newIntent && !paid) {
+    await trx.updateTable('orders').set({ payment_intent_id: newIntent }).where('id', '=', order.id).modifyEnd(prepared).execute();
   }
 
   if (alreadyPaid) {
@@ -99,10 +102,11 @@ export async function applyPaymentSuccess(trx: Trx, deps: PaymentDeps, payment: 
 
   const moved = await transitionPayment(trx, { orderId: order.id, to: 'paid', reason: 'payment succeeded', source: payment.source }, deps.log);
   if (!moved) throw new Error(`order ${order.id} could not be marked paid from ${order.payment_state}`);
-  await trx.updateTable('orders').set({ paid_at: sql`now()` }).where('id', '=', order.id).modifyEnd(prepared).execute();
+  await trx.updateTable('orders').set({ paid_at: sql`now()`, ...(newIntent ? { payment_intent_id: newIntent } : {}) })
+    .where('id', '=', order.id).modifyEnd(prepared).execute();
   await recordSales(trx, order.id);
   // The supplier gets the order from a job committed with the payment (src/supplier/).
-  await enqueueSupplierSubmission(trx, deps.boss, order.id);
+  await enqueueSupplierSubmission(trx, deps.boss, order);
   // Last: from here to the commit, concurrent payments wait for the invoice series' counter row.
   const invoice = await issueInvoice(trx, { orderId: order.id, kind: 'invoice', seller: { name: deps.orders.sellerName, address: deps.orders.sellerAddress } });
   const job: RenderInvoicePdfJob = { invoiceId: invoice.id };

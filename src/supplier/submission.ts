@@ -21,10 +21,10 @@ export function skuOf(productId: string): string {
  * Hands a paid order to the supplier workflow, in the payment's transaction:
  * its supplier_orders row (the external id is the order number, the
  * idempotency key fixed now) and the supplier__submit_order job, one live job
- * per order. Committed with the payment, or not at all.
+ * per order. Committed with the payment, or not at all. The caller passes
+ * the order as it read it under the payment's lock (no second select).
  */
-export async function enqueueSupplierSubmission(trx: Transaction<Database>, boss: Pick<PgBoss, 'send'>, orderId: string): Promise<void> {
-  const order = await trx.selectFrom('orders').select(['id', 'number']).where('id', '=', orderId).modifyEnd(prepared).executeTakeFirstOrThrow();
+export async function enqueueSupplierSubmission(trx: Transaction<Database>, boss: Pick<PgBoss, 'send'>, order: { id: string; number: string }): Promise<void> {
   await trx.insertInto('supplier_orders')
     .values({ order_id: order.id, external_id: order.number, idempotency_key: submitIdempotencyKey(order.id, order.number) })
     .onConflict((conflict) => conflict.column('order_id').doNothing())
