@@ -34,6 +34,7 @@ export function describeDatabaseError(error: unknown): string | undefined {
     case SqlState.unknownTimeZone:
     case SqlState.emptyRebuildRange:
     case SqlState.invoiceImmutable:
+    case SqlState.invoiceNumberGiven:
     case SqlState.checkViolation:
     case SqlState.notNullViolation:
     case SqlState.uniqueViolation:

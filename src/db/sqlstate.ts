@@ -21,4 +21,6 @@ export const SqlState = Object.freeze({
   emptyRebuildRange: 'TT002',
   /** invoices: an issued invoice or credit note was updated or deleted (sql/100_invoices_immutable.sql). */
   invoiceImmutable: 'TT010',
+  /** invoices: inserted with a number of its own (numbers are given at commit: sql/110_allocate_invoice_number.sql). */
+  invoiceNumberGiven: 'TT011',
 });

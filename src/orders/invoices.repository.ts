@@ -32,10 +32,9 @@ export interface IssueRequest {
   reason?: string;
 }
 
+/** The invoice as inserted: its number is given when the transaction commits. */
 export interface IssuedInvoice {
   id: string;
-  number: string;
-  snapshot: InvoiceSnapshot;
 }
 
 const SERIES_PREFIX: Record<InvoiceKind, string> = { invoice: 'INV', credit_note: 'CN' };
@@ -43,8 +42,8 @@ const SERIES_PREFIX: Record<InvoiceKind, string> = { invoice: 'INV', credit_note
 /**
  * Issues the order's invoice or credit note inside the caller's transaction:
  * the next number of the kind's series for the current year (in the business
- * time zone), and a snapshot of the order as it is now. Call it last in the
- * transaction: it holds the series' counter row until commit.
+ * time zone), and a snapshot of the order as it is now. The number is
+ * taken when the caller's transaction commits (see sql/110_allocate_invoice_number.sql).
  */
 export async function issueInvoice(trx: Transaction<Database>, request: IssueRequest): Promise<IssuedInvoice> {
   const order = await trx.selectFrom('orders')
@@ -63,10 +62,10 @@ export async function issueInvoice(trx: Transaction<Database>, request: IssueReq
     ? await trx.selectFrom('invoices').select(['id', 'number']).where('order_id', '=', request.orderId).where('kind', '=', 'invoice').executeTakeFirst()
     : undefined;
 
-  // Everything but the number is read and built first; then one statement
-  // takes the number (locking the series' counter row until commit) and
-  // inserts the invoice with it, so the lock is held for as short a time as
-  // the caller lets it (issue invoices last in the transaction).
+  // The number is not known here: the database gives it at commit
+  // (sql/110_allocate_invoice_number.sql), so the series' counter row is locked
+  // for the commit alone, and concurrent payments do not queue behind this
+  // transaction's remaining statements. The snapshot's number is set with it.
   const draft: Omit<InvoiceSnapshot, 'number' | 'issuedAt' | 'issueDate'> = {
     kind: request.kind,
     currency: order.currency,
@@ -79,25 +78,15 @@ export async function issueInvoice(trx: Transaction<Database>, request: IssueReq
     credits: credited ? { invoiceId: credited.id, number: credited.number } : null,
     reason: request.reason ?? null,
   };
-  const { rows: [inserted] } = await sql<{ id: string; number: string; snapshot: InvoiceSnapshot }>`${prepared}
-    with series as (
-      select ${SERIES_PREFIX[request.kind]} || '-' || to_char(now() at time zone stats_time_zone(), 'YYYY') as series
-    ), allocated as (
-      select series, allocate_invoice_number(series) as sequence_number from series
-    ), numbered as (
-      select series, sequence_number,
-             series || '-' || case when length(sequence_number::text) >= 6 then sequence_number::text else lpad(sequence_number::text, 6, '0') end as number
-      from allocated
-    )
-    insert into invoices (kind, series, sequence_number, number, order_id, credits_invoice_id, snapshot, total, currency, issued_at)
-    select ${request.kind}, series, sequence_number, number, ${request.orderId}, ${credited?.id ?? null},
-           ${JSON.stringify(draft)}::jsonb || jsonb_build_object(
-             'number', number,
-             'issuedAt', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-             'issueDate', to_char(now() at time zone stats_time_zone(), 'YYYY-MM-DD')),
-           ${order.total}, ${order.currency}, now()
-    from numbered
-    returning id::text, number, snapshot`.execute(trx);
+  const { rows: [inserted] } = await sql<{ id: string }>`${prepared}
+    insert into invoices (kind, series, order_id, credits_invoice_id, snapshot, total, currency, issued_at)
+    values (${request.kind}, ${SERIES_PREFIX[request.kind]} || '-' || to_char(now() at time zone stats_time_zone(), 'YYYY'),
+            ${request.orderId}, ${credited?.id ?? null},
+            ${JSON.stringify(draft)}::jsonb || jsonb_build_object(
+              'issuedAt', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+              'issueDate', to_char(now() at time zone stats_time_zone(), 'YYYY-MM-DD')),
+            ${order.total}, ${order.currency}, now())
+    returning id::text`.execute(trx);
   return inserted!;
 }
 

@@ -107,11 +107,11 @@ export async function applyPaymentSuccess(trx: Trx, deps: PaymentDeps, payment: 
   await recordSales(trx, order.id);
   // The supplier gets the order from a job committed with the payment (src/supplier/).
   await enqueueSupplierSubmission(trx, deps.boss, order);
-  // Last: from here to the commit, concurrent payments wait for the invoice series' counter row.
+  // Numbered at commit: concurrent payments wait for the series' counter row during the commit alone.
   const invoice = await issueInvoice(trx, { orderId: order.id, kind: 'invoice', seller: { name: deps.orders.sellerName, address: deps.orders.sellerAddress } });
   const job: RenderInvoicePdfJob = { invoiceId: invoice.id };
   await deps.boss.send(Queues.renderInvoicePdf, job, { db: fromKysely(trx) });
-  deps.log.info({ orderId: order.id, invoice: invoice.number }, 'order paid');
+  deps.log.info({ orderId: order.id, invoiceId: invoice.id }, 'order paid');
   return 'paid';
 }
 
@@ -184,6 +184,6 @@ export async function completeRefund(trx: Trx, deps: PaymentDeps, report: { orde
   const creditNote = await issueInvoice(trx, { orderId: order.id, kind: 'credit_note', reason: report.reason, seller: { name: deps.orders.sellerName, address: deps.orders.sellerAddress } });
   const job: RenderInvoicePdfJob = { invoiceId: creditNote.id };
   await deps.boss.send(Queues.renderInvoicePdf, job, { db: fromKysely(trx) });
-  deps.log.info({ orderId: order.id, creditNote: creditNote.number }, 'order refunded');
+  deps.log.info({ orderId: order.id, creditNoteId: creditNote.id }, 'order refunded');
   return 'refunded';
 }

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import t, { type Test } from 'tap';
 import { loadConfig } from '../../src/config.ts';
 import { SqlState } from '../../src/db/sqlstate.ts';
@@ -151,6 +152,48 @@ t.test('a payment transaction that rolls back gives its invoice number back', as
   t.equal(await pay(payment(first, { amountMinor: 799 })), 'paid');
   const { rows } = await pool.query(`select order_id::text, sequence_number::int from invoices order by sequence_number`);
   t.same(rows, [{ order_id: second, sequence_number: 1 }, { order_id: first, sequence_number: 2 }]);
+});
+
+t.test('the invoice number is taken at commit: an open payment transaction does not hold the series', async (t) => {
+  const { pool, db, deps, products } = await setup(t);
+  const slow = await insertOrder(pool, { productId: products.sticker });
+  const quick = await insertOrder(pool, { productId: products.sticker });
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => { release = resolve; });
+  let inside!: () => void;
+  const issued = new Promise<void>((resolve) => { inside = resolve; });
+  const slowPayment = db.transaction().execute(async (trx) => {
+    const outcome = await applyPaymentSuccess(trx, deps, payment(slow, { amountMinor: 799 }));
+    const { rows } = await sql<{ number: string | null; snapshot_number: string | null }>`select number, snapshot ->> 'number' as snapshot_number from invoices where order_id = ${slow}`.execute(trx);
+    t.same(rows, [{ number: null, snapshot_number: null }], 'unnumbered inside the issuing transaction');
+    await sql`savepoint manual_number`.execute(trx);
+    await t.rejects(sql`update invoices set number = 'INV-1999-000001' where order_id = ${slow}`.execute(trx), { code: 'TT010' },
+      'nobody but the commit trigger numbers it');
+    await sql`rollback to savepoint manual_number`.execute(trx);
+    inside();
+    await released;
+    return outcome;
+  });
+  await issued;
+  // The open transaction has issued its invoice; another payment must not wait for it.
+  const quickPayment = db.transaction().execute(async (trx) => {
+    await sql`set local lock_timeout = '2s'`.execute(trx);
+    return applyPaymentSuccess(trx, deps, payment(quick, { amountMinor: 799 }));
+  });
+  t.equal(await quickPayment, 'paid', 'a concurrent payment commits while the first is still open');
+  release();
+  t.equal(await slowPayment, 'paid');
+  const { rows } = await pool.query(`select order_id::text, sequence_number::int, number = snapshot ->> 'number' as same from invoices order by sequence_number`);
+  t.same(rows, [{ order_id: quick, sequence_number: 1, same: true }, { order_id: slow, sequence_number: 2, same: true }], 'numbered in commit order, snapshot included');
+});
+
+t.test('an invoice inserted with a number of its own is refused (TT011)', async (t) => {
+  const { pool, products } = await setup(t);
+  const orderId = await insertOrder(pool, { productId: products.sticker });
+  await t.rejects(pool.query(`insert into invoices (kind, series, sequence_number, number, order_id, snapshot, total, currency)
+    values ('invoice', 'INV-2026', 7, 'INV-2026-000007', $1, '{}', 7.99, 'eur')`, [orderId]),
+  { code: SqlState.invoiceNumberGiven, message: /given by the database at commit/ });
+  t.equal(await count(pool, `select from invoices`), 0);
 });
 
 t.test('an issued invoice cannot be changed or deleted (TT010); its PDF can be replaced', async (t) => {

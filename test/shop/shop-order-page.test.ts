@@ -16,8 +16,11 @@ async function orderPage(s: Shop, number: string) {
   return unescapeHtml(response.body);
 }
 
+/** Issues and commits an invoice or credit note; its number is given at commit. */
 async function issue(s: Shop, orderId: string, kind: 'invoice' | 'credit_note') {
-  return s.db.transaction().execute((trx) => issueInvoice(trx, { orderId, kind, seller: { name: 'Tanktop Ltd', address: ['1 Example Street'] }, reason: 'refunded' }));
+  const { id } = await s.db.transaction().execute((trx) => issueInvoice(trx, { orderId, kind, seller: { name: 'Tanktop Ltd', address: ['1 Example Street'] }, reason: 'refunded' }));
+  const { number } = await s.db.selectFrom('invoices').select('number').where('id', '=', id).executeTakeFirstOrThrow();
+  return { id, number };
 }
 
 t.test('the gateway\'s success return opens the order page, which shows the order and refreshes itself while the payment is on its way', async (t) => {
