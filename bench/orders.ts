@@ -63,10 +63,6 @@ Options:
                            phase 5 waits 5 times as long for its backlog, or gives up when nothing moves for 60 s)
   --log-level L            log level of the app and the worker (default info, as in production)
   --log-file F             where their logs go (default: ${path.join(os.tmpdir(), 'tanktop-bench-orders.log')})
-  --worker W               shipped: node src/worker.ts (default); tuned: bench/orders/tuned-worker.ts, the
-                           pg-boss settings this benchmark proposes (notify on email__send, batches with
-                           burstWhenBatchFull), to measure them
-  --tuned-batch N          the tuned worker's batch size (default 5)
   --webhooks-alone         pause the worker (SIGSTOP) during phase 4's load: the endpoint without the worker
                            competing for the cores (a diagnosis; the events are processed afterwards)
   --count-queries          count the statements of the web side (per phase) and of the worker (whole run)
@@ -89,7 +85,7 @@ function parseOptions(argv: string[]): BenchOptions | 'help' {
         phases: { type: 'string' }, orders: { type: 'string' }, backlog: { type: 'string' }, rate: { type: 'string' }, 'in-flight': { type: 'string' },
         'webhook-rate': { type: 'string' }, 'webhook-seconds': { type: 'string' }, 'webhook-concurrency': { type: 'string' },
         'drain-timeout': { type: 'string' }, 'log-level': { type: 'string' }, 'log-file': { type: 'string' },
-        'cpu-prof': { type: 'string' }, worker: { type: 'string' }, 'tuned-batch': { type: 'string' }, 'count-queries': { type: 'boolean' }, 'webhooks-alone': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        'cpu-prof': { type: 'string' }, 'count-queries': { type: 'boolean' }, 'webhooks-alone': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (error) {
@@ -114,17 +110,10 @@ function parseOptions(argv: string[]): BenchOptions | 'help' {
     drainTimeoutSeconds: numberFlag('--drain-timeout', v['drain-timeout'], 120, (x) => x > 0 && x <= 86_400, 'a number of seconds above 0'),
     logLevel,
     logFile: path.resolve(v['log-file'] ?? path.join(os.tmpdir(), 'tanktop-bench-orders.log')),
-    worker: workerKind(v.worker),
-    tunedBatch: numberFlag('--tuned-batch', v['tuned-batch'], 5, (x) => whole(x) && x >= 2 && x <= 100, 'a whole number from 2 to 100'),
     countQueries: v['count-queries'] ?? false,
     webhooksAlone: v['webhooks-alone'] ?? false,
     profileDir: v['cpu-prof'] === undefined ? undefined : path.resolve(v['cpu-prof']),
   };
-}
-
-function workerKind(raw: string | undefined): BenchOptions['worker'] {
-  if (raw === undefined || raw === 'shipped' || raw === 'tuned') return raw ?? 'shipped';
-  throw new UsageError(`--worker takes shipped or tuned, not "${raw}"`);
 }
 
 function numberFlag(flag: string, raw: string | undefined, fallback: number, valid: (x: number) => boolean, expected: string): number {
@@ -203,7 +192,7 @@ async function runPhases(stack: Stack, options: BenchOptions, adminUrl: string, 
     notes: [],
     header: `PostgreSQL ${rows[0]!.server_version} at ${describeTarget(adminUrl)}${external ? '' : ' (embedded)'}, ${os.availableParallelism()} cores, Node ${process.version}; phases ${phases}; ` +
       (options.phases.has(1) || options.phases.has(2) ? `${int(options.orders)} orders (${int(fixedCount)} at ${options.rate}/s, ${int(options.orders - fixedCount)} as fast as possible with ${options.inFlight} payments in flight); ` : '') +
-      `gateway sandbox: ${options.webhookConcurrency} webhook deliveries in flight; worker: ${options.worker === 'shipped' ? 'node src/worker.ts as shipped' : `bench/orders/tuned-worker.ts (batches of ${options.tunedBatch}, burstWhenBatchFull, notify on email__send)`}; ` +
+      `gateway sandbox: ${options.webhookConcurrency} webhook deliveries in flight; worker: node src/worker.ts as shipped; ` +
       `${options.phases.has(5) ? `supplier backlog: ${int(options.backlog)} paid orders, supplier sandbox in the main thread; ` : ''}logs at ${options.logLevel} in ${options.logFile}${options.countQueries ? '; statements counted (--count-queries: a little slower)' : ''}.`,
   };
   note(`app at ${stack.appUrl}, gateway sandbox at ${stack.helper.gatewayUrl}, mailbox at ${stack.helper.mailUrl}, worker pid ${stack.worker.pid}; logs in ${options.logFile}`);

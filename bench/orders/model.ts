@@ -45,10 +45,6 @@ export interface BenchOptions {
   drainTimeoutSeconds: number;
   logLevel: string;
   logFile: string;
-  /** `shipped`: node src/worker.ts; `tuned`: bench/orders/tuned-worker.ts, the proposed pg-boss settings. */
-  worker: 'shipped' | 'tuned';
-  /** The tuned worker's batch size. */
-  tunedBatch: number;
   /** Phase 4 with the worker paused (SIGSTOP) during the load. */
   webhooksAlone: boolean;
   /** Count the statements of the web side (per phase) and of the worker (whole run), by text. */

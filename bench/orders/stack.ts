@@ -148,10 +148,9 @@ async function start(adminUrl: string, options: BenchOptions, benchLog: Logger, 
   if (supplier) await supplierSandboxClient(supplier.url).configure({ webhookUrl: `${appUrl}/webhooks/supplier` });
 
   const queryCountsFile = options.countQueries ? path.join(os.tmpdir(), `tanktop-bench-orders-worker-queries-${process.pid}.json`) : undefined;
-  note(`starting the worker process (${options.worker === 'shipped' ? 'node src/worker.ts' : `node bench/orders/tuned-worker.ts, batches of ${options.tunedBatch}`}${options.profileDir ? `, --cpu-prof into ${options.profileDir}` : ''})`);
+  note(`starting the worker process (node src/worker.ts${options.profileDir ? `, --cpu-prof into ${options.profileDir}` : ''})`);
   const worker = await spawnWorker({
-    databaseUrl: url, stripeApiBase: helper.gatewayUrl, smtpUrl: helper.smtpUrl, webhookSecret, logLevel: options.logLevel,
-    worker: options.worker, batchSize: options.tunedBatch, queryCountsFile,
+    databaseUrl: url, stripeApiBase: helper.gatewayUrl, smtpUrl: helper.smtpUrl, webhookSecret, logLevel: options.logLevel, queryCountsFile,
     supplier: supplier ? { apiUrl: `${supplier.url}/v1`, apiToken: supplier.apiToken, webhookSecret: supplier.webhookSecret } : undefined,
   }, logFd, options.profileDir);
   closers.push({

@@ -9,10 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
-const WORKERS = {
-  shipped: path.resolve(import.meta.dirname, '../../src/worker.ts'),
-  tuned: path.resolve(import.meta.dirname, 'tuned-worker.ts'),
-};
+const WORKER = path.resolve(import.meta.dirname, '../../src/worker.ts');
 const STARTUP_TIMEOUT_MS = 60_000;
 /** The worker's own graceful stop waits up to 30 s for running jobs; a bit more, then SIGKILL. */
 const STOP_TIMEOUT_MS = 40_000;
@@ -23,9 +20,6 @@ export interface WorkerEnv {
   smtpUrl: string;
   webhookSecret: string;
   logLevel: string;
-  worker: keyof typeof WORKERS;
-  /** The tuned worker's batch size. */
-  batchSize: number;
   /** With --count-queries: where the worker writes its statement counts when it exits. */
   queryCountsFile?: string;
   /** With phase 5: the supplier sandbox (SUPPLIER_API_URL with /v1, its token, the webhook secret). */
@@ -50,12 +44,11 @@ export async function spawnWorker(env: WorkerEnv, logFd: number, profileDir?: st
     ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
     ...(env.queryCountsFile ? ['--import', path.resolve(import.meta.dirname, 'query-counter.ts')] : []),
   ];
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, WORKERS[env.worker]], {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, WORKER], {
     env: {
       PATH: process.env.PATH, HOME: process.env.HOME,
       DATABASE_URL: env.databaseUrl, STRIPE_API_BASE: env.stripeApiBase, SMTP_URL: env.smtpUrl,
       STRIPE_WEBHOOK_SECRET: env.webhookSecret, PUBLIC_URL: 'http://shop.bench.test', LOG_LEVEL: env.logLevel,
-      TANKTOP_BENCH_BATCH_SIZE: String(env.batchSize),
       // The worker's niceness as configured where the benchmark runs (the worker's default otherwise).
       ...(process.env.WORKER_NICE ? { WORKER_NICE: process.env.WORKER_NICE } : {}),
       ...(env.queryCountsFile ? { TANKTOP_BENCH_QUERY_COUNTS: env.queryCountsFile } : {}),
