@@ -1,7 +1,8 @@
 /**
- * Waits until the invoice e-mail of every order of a phase is in the mailbox:
- * the outbox says which Message-ID each order's e-mail has (looked up for
- * the orders that have none yet), the mailbox watcher says which arrived.
+ * Waits until an e-mail of every order of a phase is in the mailbox (the
+ * invoice, or in phase 6 the "delivered" one, by email_outbox.purpose): the
+ * outbox says which Message-ID each order's e-mail has (looked up for the
+ * orders that have none yet), the mailbox watcher says which arrived.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
@@ -21,8 +22,11 @@ export interface CompletionOutcome {
   stalledOn?: string;
 }
 
+/** The e-mail that completes an order: its invoice (phases 1 and 2) or its "delivered" e-mail (phase 6). */
+export type CompletingEmail = 'invoice' | 'delivered';
+
 export async function waitForEmails(pool: pg.Pool, label: string, orderIds: string[], mailbox: Mailbox, sampler: DepthSampler,
-  deadline: number, signal: AbortSignal): Promise<CompletionOutcome> {
+  deadline: number, signal: AbortSignal, purpose: CompletingEmail = 'invoice'): Promise<CompletionOutcome> {
   const messageIds = new Map<string, string>();
   let lastProgress = performance.now();
   let lastDelivered = -1;
@@ -31,7 +35,7 @@ export async function waitForEmails(pool: pg.Pool, label: string, orderIds: stri
     const missing = orderIds.filter((id) => !messageIds.has(id));
     if (missing.length > 0) {
       const { rows } = await pool.query<{ order_id: string; message_id: string }>(
-        `/* bench */ select order_id::text, message_id from email_outbox where order_id = any($1::bigint[]) and purpose = 'invoice'`, [missing]);
+        `/* bench */ select order_id::text, message_id from email_outbox where order_id = any($1::bigint[]) and purpose = $2`, [missing, purpose]);
       for (const row of rows) messageIds.set(row.order_id, row.message_id);
     }
     const delivered = [...messageIds.values()].filter((id) => mailbox.received.has(id)).length;
@@ -48,7 +52,7 @@ export async function waitForEmails(pool: pg.Pool, label: string, orderIds: stri
     }
     if (performance.now() - lastProgress >= PROGRESS_MS) {
       lastProgress = performance.now();
-      note(`${label}: ${delivered} / ${orderIds.length} e-mails delivered, ${messageIds.size} queued; ${depthLine(sampler.latest())}`);
+      note(`${label}: ${delivered} / ${orderIds.length} ${purpose} e-mails delivered, ${messageIds.size} queued; ${depthLine(sampler.latest())}`);
     }
     await sleep(CHECK_MS, undefined, { signal }).catch(() => {});
   }

@@ -1,6 +1,6 @@
 /**
  * pg-boss queue depth over time: every 500 ms, the jobs of each sampled
- * queue waiting (created or retry) and running (active), by one count query
+ * queue (the order's path, and in phase 6 the supplier's queues) waiting (created or retry) and running (active), by one count query
  * on pgboss.job (its partial index on live states answers it). getQueueStats
  * reads counts the monitor caches once a minute: too coarse here.
  */
@@ -14,7 +14,7 @@ export interface DepthSampler {
   stop(): Promise<QueueSample[]>;
 }
 
-export async function sampleQueueDepth(url: string): Promise<DepthSampler> {
+export async function sampleQueueDepth(url: string, queues: readonly string[] = SAMPLED_QUEUES): Promise<DepthSampler> {
   const client = new pg.Client({ connectionString: url, application_name: 'tanktop-bench-sampler' });
   client.on('error', () => {});
   await client.connect();
@@ -29,8 +29,8 @@ export async function sampleQueueDepth(url: string): Promise<DepthSampler> {
     const { rows } = await client.query<{ name: string; waiting: number; active: number }>(`/* bench */
       select name, count(*) filter (where state in ('created', 'retry'))::int as waiting,
                    count(*) filter (where state = 'active')::int as active
-      from pgboss.job where name = any($1) and state in ('created', 'retry', 'active') group by name`, [SAMPLED_QUEUES]);
-    const depth: QueueSample['depth'] = Object.fromEntries(SAMPLED_QUEUES.map((queue) => [queue, [0, 0]]));
+      from pgboss.job where name = any($1) and state in ('created', 'retry', 'active') group by name`, [queues]);
+    const depth: QueueSample['depth'] = Object.fromEntries(queues.map((queue) => [queue, [0, 0]]));
     for (const row of rows) depth[row.name] = [row.waiting, row.active];
     samples.push({ at, depth });
   };

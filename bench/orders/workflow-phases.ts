@@ -3,19 +3,20 @@
  * and (2) as fast as possible: checkouts made first, then every session paid
  * with a bounded number of payments in flight. Each ends when every order's
  * invoice e-mail is in the mailbox (or after --drain-timeout), then its
- * figures are read back and checked.
+ * figures are read back and checked. Phase 2's load and the settling after
+ * the wait are exported (checkoutThenPay, settle) for another phase to share.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cpuUsage, type CpuSnapshot, type CpuUsage } from './cpu.ts';
 import type { DeliverySummary } from './helper-thread.ts';
 import { tallyDelta, tallyNow, type Tally } from './query-tally.ts';
-import { CHECKOUT_CONCURRENCY, MAX_OPEN_ORDERS, type BenchOptions, type OrderTimeline, type QueueSample, type Verification, type WorkflowPhaseResult } from './model.ts';
-import { waitForEmails } from './completion.ts';
+import { CHECKOUT_CONCURRENCY, MAX_OPEN_ORDERS, SAMPLED_QUEUES, type BenchOptions, type OrderTimeline, type QueueSample, type Verification, type WorkflowPhaseResult } from './model.ts';
+import { waitForEmails, type CompletionOutcome } from './completion.ts';
 import { int, note } from './progress.ts';
 import { sampleQueueDepth, type DepthSampler } from './queue-depth.ts';
 import { placeOrder, placeOrders, shopperRequest, type PlacedOrder } from './shoppers.ts';
 import type { Stack } from './stack.ts';
-import { distribution } from './stats.ts';
+import { distribution, spans, throughput } from './stats.ts';
 import { orderTimelines, type PaidOrder } from './timings.ts';
 import { verifyOrders } from './verify.ts';
 
@@ -79,6 +80,31 @@ export async function fixedRatePhase(stack: Stack, options: BenchOptions, count:
 
 export async function asFastAsPossiblePhase(stack: Stack, options: BenchOptions, count: number, signal: AbortSignal): Promise<PhaseOutput> {
   const label = `(2) as fast as possible`;
+  const batch = await checkoutThenPay(stack, options, count, label, signal);
+  return finish(stack, options, { key: 'afap', title: `(2) as fast as possible, ${options.inFlight} payments in flight`, label, signal, ...batch });
+}
+
+/** What checkoutThenPay leaves for its phase to wait on and read back. */
+export interface PaidBatch {
+  paid: PaidOrder[];
+  /** Sentences about failed checkouts and payments; the phase adds its own. */
+  problems: string[];
+  checkout: WorkflowPhaseResult['checkout'];
+  /** Sampling the queues since just before the first payment. */
+  sampler: DepthSampler;
+  /** Taken before the first checkout. */
+  cpuFrom: CpuSnapshot | undefined;
+  queriesFrom: Tally | undefined;
+}
+
+/**
+ * Phase 2's load, which phase 6 shares: `count` checkouts first
+ * (CHECKOUT_CONCURRENCY at once), then every session paid as fast as the
+ * gateway takes it with --in-flight payments at once; `queues` sampled from
+ * just before the first payment.
+ */
+export async function checkoutThenPay(stack: Stack, options: BenchOptions, count: number, label: string, signal: AbortSignal,
+  queues: readonly string[] = SAMPLED_QUEUES): Promise<PaidBatch> {
   note(`${label}: creating ${int(count)} checkouts first (${CHECKOUT_CONCURRENCY} at once)`);
   const first = nextShopper;
   nextShopper += count;
@@ -95,7 +121,7 @@ export async function asFastAsPossiblePhase(stack: Stack, options: BenchOptions,
   const checkout = { perSecond: placed.length / checkoutSeconds, latency: distribution(placed.map((order) => order.checkoutMs)) };
   note(`${label}: ${int(placed.length)} checkouts in ${checkoutSeconds.toFixed(1)} s; paying them, ${options.inFlight} payments in flight`);
 
-  const sampler = await sampleQueueDepth(stack.url);
+  const sampler = await sampleQueueDepth(stack.url, queues);
   await sleep(600); // a sample of the queues at rest first
   stack.webhookTimes.take();
   const outcomes = signal.aborted ? [] : await stack.helper.pay({ sessionIds: placed.map((order) => order.sessionId), inFlight: options.inFlight });
@@ -106,78 +132,83 @@ export async function asFastAsPossiblePhase(stack: Stack, options: BenchOptions,
     if (outcome.error) problems.push(`order ${order.number}: payment failed: ${outcome.error}`);
     else paid.push({ orderId: order.orderId, number: order.number, payAt: outcome.at });
   });
-  return finish(stack, options, { key: 'afap', title: `(2) as fast as possible, ${options.inFlight} payments in flight`, label, paid, sampler, signal, problems, checkout, cpuFrom, queriesFrom });
+  return { paid, problems, checkout, sampler, cpuFrom, queriesFrom };
 }
 
-interface Finishing {
+interface Finishing extends PaidBatch {
   key: WorkflowPhaseResult['key'];
   title: string;
   label: string;
-  paid: PaidOrder[];
-  sampler: DepthSampler;
   signal: AbortSignal;
-  problems: string[];
-  checkout: WorkflowPhaseResult['checkout'];
-  cpuFrom: CpuSnapshot | undefined;
-  queriesFrom: Tally | undefined;
 }
 
 async function finish(stack: Stack, options: BenchOptions, phase: Finishing): Promise<PhaseOutput> {
-  const { paid, problems, sampler } = phase;
-  const lastPay = Math.max(0, ...paid.map((order) => order.payAt));
+  const { paid, problems } = phase;
   note(`${phase.label}: ${int(paid.length)} orders paid; waiting for their invoice e-mails (at most ${options.drainTimeoutSeconds} s after the last payment)`);
-  const deadline = performance.now() + Math.max(0, lastPay + options.drainTimeoutSeconds * 1000 - Date.now());
+  const deadline = drainDeadline(paid, options);
   const ids = paid.map((order) => order.orderId);
-  const completion = await waitForEmails(stack.pool, phase.label, ids, stack.helper.mailbox, sampler, deadline, phase.signal);
-  const cpu = cpuUsage(phase.cpuFrom, stack.cpu());
-  const webQueries = tallyDelta(phase.queriesFrom, tallyNow());
-  await stack.helper.pollMail();
-  // Events that complete no order (a decline's, or any duplicate) may still be waiting for the worker.
-  while (!phase.signal.aborted && !completion.stalledOn && performance.now() < deadline) {
-    const { rows: [row] } = await stack.pool.query<{ n: string }>(`/* bench */ select count(*) as n from webhook_events where processed_at is null`);
-    if (Number(row!.n) === 0) break;
-    await sleep(250);
-  }
-  await sleep(1_000); // the last samples show the queues at rest
-  const samples = await sampler.stop();
+  const completion = await waitForEmails(stack.pool, phase.label, ids, stack.helper.mailbox, phase.sampler, deadline, phase.signal);
+  const { cpu, webQueries, samples } = await settle(stack, options, phase, completion, deadline, phase.signal);
   const webhookServer = distribution(stack.webhookTimes.take());
-  if (completion.stalledOn) problems.push(`gave up after ${int(completion.delivered)} e-mails: nothing arrived for 30 s while ${completion.stalledOn}`);
-  else if (completion.timedOut) problems.push(`${int(ids.length - completion.delivered)} orders had no e-mail ${options.drainTimeoutSeconds} s after the last payment`);
 
   const timelines = await orderTimelines(stack.pool, paid, stack.helper.mailbox);
   const gateway = await stack.helper.deliveries();
   note(`${phase.label}: checking every order (paid once, one invoice, one e-mail)`);
   const verification = await verifyOrders(stack.pool, phase.key === 'fixed' ? '(1) fixed rate' : '(2) as fast as possible', ids, stack.helper.mailbox);
-  // A checkout or payment that failed is no lost order (the shopper was told), but the run is not clean.
-  const failed = problems.filter((problem) => / failed: |^shopper /.test(problem)).length;
-  if (failed > 0) {
-    verification.findings.push(`${failed} checkouts or payments failed (see Problems)`);
-    verification.ok = false;
-  }
+  failedPayments(problems, verification);
   const result = summarise(phase, timelines, webhookServer);
   note(`${phase.label}: ${int(result.completed)} / ${int(result.orders)} completed, ${result.completedPerSecond.toFixed(1)} orders/s, webhook→e-mail p50 ${Math.round(result.webhookToEmail.p50)} ms, p99 ${Math.round(result.webhookToEmail.p99)} ms`);
   return { result, samples, gateway, verification, problems, timedOut: completion.timedOut, cpu, webQueries };
 }
 
+/** When a phase stops waiting for its orders: --drain-timeout after its last payment (on the performance.now() clock). */
+export function drainDeadline(paid: PaidOrder[], options: BenchOptions): number {
+  const lastPay = Math.max(0, ...paid.map((order) => order.payAt));
+  return performance.now() + Math.max(0, lastPay + options.drainTimeoutSeconds * 1000 - Date.now());
+}
+
+/**
+ * Once a phase's completing e-mails are in (or it gave up): the CPU time and
+ * the web side's statements up to then; the stored webhooks that complete
+ * no order processed (a decline's, any duplicate, the supplier's late ones);
+ * the queues sampled at rest a little longer. Adds a sentence to `problems`
+ * when the phase gave up.
+ */
+export async function settle(stack: Stack, options: BenchOptions, batch: PaidBatch, completion: CompletionOutcome, deadline: number, signal: AbortSignal):
+  Promise<{ cpu: CpuUsage | undefined; webQueries: Tally | undefined; samples: QueueSample[] }> {
+  const cpu = cpuUsage(batch.cpuFrom, stack.cpu());
+  const webQueries = tallyDelta(batch.queriesFrom, tallyNow());
+  await stack.helper.pollMail();
+  while (!signal.aborted && !completion.stalledOn && performance.now() < deadline) {
+    const { rows: [row] } = await stack.pool.query<{ n: string }>(`/* bench */ select count(*) as n from webhook_events where processed_at is null`);
+    if (Number(row!.n) === 0) break;
+    await sleep(250);
+  }
+  await sleep(1_000); // the last samples show the queues at rest
+  const samples = await batch.sampler.stop();
+  const count = batch.paid.length;
+  if (completion.stalledOn) batch.problems.push(`gave up after ${int(completion.delivered)} e-mails: nothing arrived for 30 s while ${completion.stalledOn}`);
+  else if (completion.timedOut) batch.problems.push(`${int(count - completion.delivered)} orders had no e-mail ${options.drainTimeoutSeconds} s after the last payment`);
+  return { cpu, webQueries, samples };
+}
+
+/** A checkout or payment that failed is no lost order (the shopper was told), but the run is not clean. */
+export function failedPayments(problems: string[], verification: Verification): void {
+  const failed = problems.filter((problem) => / failed: |^shopper /.test(problem)).length;
+  if (failed > 0) {
+    verification.findings.push(`${failed} checkouts or payments failed (see Problems)`);
+    verification.ok = false;
+  }
+}
+
 function summarise(phase: Finishing, timelines: OrderTimeline[], webhookServer: WorkflowPhaseResult['webhookServer']): WorkflowPhaseResult {
   const done = timelines.filter((t) => t.deliveredAt !== null);
-  const span = (from: (t: OrderTimeline) => number | null, to: (t: OrderTimeline) => number | null) =>
-    distribution(timelines.flatMap((t) => {
-      const [a, b] = [from(t), to(t)];
-      return a === null || b === null ? [] : [b - a];
-    }));
-  const pays = timelines.map((t) => t.payAt).sort((a, b) => a - b);
-  const deliveries = done.map((t) => t.deliveredAt!).sort((a, b) => a - b);
-  const firstPay = pays[0] ?? 0;
-  const seconds = deliveries.length ? (deliveries.at(-1)! - firstPay) / 1000 : 0;
-  const payRate = pays.length > 1 ? (pays.length - 1) / ((pays.at(-1)! - firstPay) / 1000) : 0;
-  // Completions between the 10th and the 90th percentile of completion times: the rate once running, without start and tail.
-  const [p10, p90] = [Math.floor(deliveries.length * 0.1), Math.ceil(deliveries.length * 0.9) - 1];
-  const steady = deliveries.length >= 10 && deliveries[p90]! > deliveries[p10]! ? (p90 - p10) / ((deliveries[p90]! - deliveries[p10]!) / 1000) : 0;
+  const span = (from: (t: OrderTimeline) => number | null, to: (t: OrderTimeline) => number | null) => spans(timelines, from, to);
+  const rates = throughput(timelines.map((t) => t.payAt), done.map((t) => t.deliveredAt!));
   return {
-    key: phase.key, title: phase.title, orders: timelines.length, completed: done.length, payRate,
-    completedPerSecond: seconds > 0 ? done.length / seconds : 0,
-    steadyPerSecond: steady,
+    key: phase.key, title: phase.title, orders: timelines.length, completed: done.length, payRate: rates.payRate,
+    completedPerSecond: rates.completedPerSecond,
+    steadyPerSecond: rates.steadyPerSecond,
     webhookToEmail: span((t) => t.webhookAt, (t) => t.deliveredAt),
     payToEmail: span((t) => t.payAt, (t) => t.deliveredAt),
     stages: [
@@ -187,6 +218,6 @@ function summarise(phase: Finishing, timelines: OrderTimeline[], webhookServer: 
       { label: 'PDF stored → e-mail job started', distribution: span((t) => t.renderedAt, (t) => t.sendStartedAt) },
       { label: 'e-mail job started → in the mailbox', distribution: span((t) => t.sendStartedAt, (t) => t.deliveredAt) },
     ],
-    webhookServer, seconds, checkout: phase.checkout,
+    webhookServer, seconds: rates.seconds, checkout: phase.checkout,
   };
 }
