@@ -40,7 +40,7 @@ events; the worker processes them as they come); (5), only when asked for, the
 supplier backlog: with the worker paused, --backlog paid orders are inserted in
 bulk (orders, items, payment, supplier_orders row, supplier__submit_order job,
 as the payment transaction leaves them; no sales rows or invoices), the supplier
-sandbox (started in the main thread, the worker configured with it) answers 20%
+sandbox (started in the helper thread, the worker configured with it) answers 20%
 of API calls 5xx, and the worker is timed from its resumption until every order
 is handed over (or given up after 3 attempts); every order must be at the
 supplier exactly once.
@@ -193,7 +193,7 @@ async function runPhases(stack: Stack, options: BenchOptions, adminUrl: string, 
     header: `PostgreSQL ${rows[0]!.server_version} at ${describeTarget(adminUrl)}${external ? '' : ' (embedded)'}, ${os.availableParallelism()} cores, Node ${process.version}; phases ${phases}; ` +
       (options.phases.has(1) || options.phases.has(2) ? `${int(options.orders)} orders (${int(fixedCount)} at ${options.rate}/s, ${int(options.orders - fixedCount)} as fast as possible with ${options.inFlight} payments in flight); ` : '') +
       `gateway sandbox: ${options.webhookConcurrency} webhook deliveries in flight; worker: node src/worker.ts as shipped; ` +
-      `${options.phases.has(5) ? `supplier backlog: ${int(options.backlog)} paid orders, supplier sandbox in the main thread; ` : ''}logs at ${options.logLevel} in ${options.logFile}${options.countQueries ? '; statements counted (--count-queries: a little slower)' : ''}.`,
+      `${options.phases.has(5) ? `supplier backlog: ${int(options.backlog)} paid orders, supplier sandbox in the helper thread; ` : ''}logs at ${options.logLevel} in ${options.logFile}${options.countQueries ? '; statements counted (--count-queries: a little slower)' : ''}.`,
   };
   note(`app at ${stack.appUrl}, gateway sandbox at ${stack.helper.gatewayUrl}, mailbox at ${stack.helper.mailUrl}, worker pid ${stack.worker.pid}; logs in ${options.logFile}`);
   if (options.phases.has(1) && !stopping.signal.aborted) report.fixed = await fixedRatePhase(stack, options, fixedCount, stopping.signal);

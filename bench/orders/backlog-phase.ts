@@ -13,7 +13,7 @@ import { supplierSandboxClient } from '../../src/sandboxes/supplier/supplier-san
 import { deadLetterOf } from '../../src/orders/order-queues.ts';
 import { SupplierQueues } from '../../src/supplier/supplier-queues.ts';
 import { createBacklog } from './backlog.ts';
-import { SUPPLIER_FAIL_RATE, type BenchOptions } from './model.ts';
+import { SUPPLIER_FAIL_RATE, SUPPLIER_PARKED_DELAY_MS, type BenchOptions } from './model.ts';
 import { int, note } from './progress.ts';
 import type { Stack } from './stack.ts';
 
@@ -83,6 +83,8 @@ export async function backlogPhase(stack: Stack, options: BenchOptions, signal: 
     `jobs waiting: ${jobShape.map((row) => `${row.n} (retry_limit ${row.retry_limit}, dead letter ${row.dead_letter}, policy ${row.policy}, ${row.singleton} with a singleton key)`).join('; ')}`);
   await sandbox.clearRequests();
   await sandbox.resetFaults();
+  // Parked: the backlog's orders stay pending at the supplier, one webhook each.
+  await sandbox.configure({ delaysMs: { production: SUPPLIER_PARKED_DELAY_MS, shipping: SUPPLIER_PARKED_DELAY_MS, delivery: SUPPLIER_PARKED_DELAY_MS }, splitShipmentsEvery: 0 });
   await sandbox.addFaults({ fail5xx: { rate: SUPPLIER_FAIL_RATE } });
   note(`${label}: the supplier sandbox answers ${SUPPLIER_FAIL_RATE * 100}% of API calls 5xx; resuming the worker (SIGCONT)`);
 

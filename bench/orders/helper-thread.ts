@@ -1,8 +1,10 @@
 /**
- * The helper thread: the gateway sandbox and the mail sandbox (the outside
- * world: in production neither runs in the web process), the mailbox watcher
- * and the paced webhook client. A thread of the benchmark's process, so the
- * app on the main thread has its event loop to itself, as in production.
+ * The helper thread: the gateway sandbox, the mail sandbox and, with phase 5,
+ * the supplier sandbox (the outside world: in production none runs in
+ * the web process), the mailbox watcher and the paced webhook client. A thread
+ * of the benchmark's process, so the app on the main thread has its event loop
+ * to itself, as in production, and the sandboxes' CPU time is counted as theirs.
+ * The main thread drives the supplier sandbox through its control API (HTTP).
  *
  * Messages in: { call, id, args } for 'pay', 'webhookLoad', 'deliveries', 'pollMail',
  * 'close'. Messages out: { ready }, { mail, missed }, { id, result | error }.
@@ -12,12 +14,16 @@ import { gatewaySandboxClient, type DeliveryReport } from '../../src/sandboxes/g
 import { startGatewaySandbox } from '../../src/sandboxes/gateway/gateway-sandbox.ts';
 import { SUBSCRIBED_EVENT_TYPES } from '../../src/orders/stripe-events.ts';
 import { startMailSandbox } from '../../src/sandboxes/mail/mail-sandbox.ts';
+import type { DelaysMs } from '../../src/sandboxes/supplier/supplier-context.ts';
+import { startSupplierSandbox } from '../../src/sandboxes/supplier/supplier-sandbox.ts';
 import { watchMailbox } from './mailbox-watch.ts';
 import { runWebhookLoad, type WebhookLoadOptions } from './webhook-client.ts';
 
 export interface HelperSettings {
   webhookSecret: string;
   webhookConcurrency: number;
+  /** Phase 5: the supplier sandbox's credentials, its delays to start with and its webhook deliveries in flight. */
+  supplier?: { apiToken: string; webhookSecret: string; delaysMs: DelaysMs; webhookConcurrency: number };
 }
 
 /** What the gateway did with the events since the last call. */
@@ -54,6 +60,7 @@ const settings = workerData as HelperSettings;
 // The endpoint subscribes to the event types the shop handles, as it would at Stripe.
 const gateway = await startGatewaySandbox({ webhookSecret: settings.webhookSecret, webhookConcurrency: settings.webhookConcurrency, enabledEvents: SUBSCRIBED_EVENT_TYPES });
 const mail = await startMailSandbox();
+const supplier = settings.supplier ? await startSupplierSandbox(settings.supplier) : undefined;
 const mailbox = watchMailbox(mail.httpUrl, (messages, missed) => port.postMessage({ mail: messages, missed }));
 const control = gatewaySandboxClient(gateway.url);
 let eventsSummarised = 0;
@@ -104,6 +111,7 @@ const calls: Record<string, (args: unknown) => Promise<unknown>> = {
   pollMail: () => mailbox.poll(),
   async close() {
     await mailbox.stop();
+    await supplier?.close();
     await gateway.close();
     await mail.close();
   },
@@ -121,4 +129,4 @@ port.on('message', (message: { call: string; id: number; args?: unknown }) => {
   );
 });
 
-port.postMessage({ ready: { gatewayUrl: gateway.url, smtpUrl: mail.smtpUrl, mailUrl: mail.httpUrl } });
+port.postMessage({ ready: { gatewayUrl: gateway.url, smtpUrl: mail.smtpUrl, mailUrl: mail.httpUrl, supplierUrl: supplier?.url } });

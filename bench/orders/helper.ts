@@ -21,6 +21,8 @@ export interface Helper {
   gatewayUrl: string;
   smtpUrl: string;
   mailUrl: string;
+  /** With a supplier in HelperSettings: the supplier sandbox's base URL (API under /v1, control API under /_sandbox). */
+  supplierUrl: string | undefined;
   mailbox: Mailbox;
   /** Pays checkout sessions through the gateway's control API, from the helper thread. */
   pay(request: PayRequest): Promise<PayOutcome[]>;
@@ -29,6 +31,13 @@ export interface Helper {
   /** Polls the mailbox once more; what it finds is in `mailbox` when this resolves. */
   pollMail(): Promise<void>;
   close(): Promise<void>;
+}
+
+interface Urls {
+  gatewayUrl: string;
+  smtpUrl: string;
+  mailUrl: string;
+  supplierUrl: string | undefined;
 }
 
 export async function startHelper(settings: HelperSettings): Promise<Helper> {
@@ -41,8 +50,8 @@ export async function startHelper(settings: HelperSettings): Promise<Helper> {
   const waiters = new Set<{ count: number; resolve(): void }>();
   let failed: Error | undefined;
 
-  const ready = new Promise<{ gatewayUrl: string; smtpUrl: string; mailUrl: string }>((resolve, reject) => {
-    thread.on('message', (message: { ready?: { gatewayUrl: string; smtpUrl: string; mailUrl: string }; mail?: SeenMessage[]; missed?: number; id?: number; result?: unknown; error?: string }) => {
+  const ready = new Promise<Urls>((resolve, reject) => {
+    thread.on('message', (message: { ready?: Urls; mail?: SeenMessage[]; missed?: number; id?: number; result?: unknown; error?: string }) => {
       if (message.ready) return resolve(message.ready);
       if (message.mail) {
         missed += message.missed ?? 0;

@@ -14,6 +14,12 @@ export const TARGETS = { ordersPerSecond: 100, fixedRateP99Ms: 2_000, webhookP99
 
 /** Phase 5: the share of supplier API calls the sandbox answers 5xx. */
 export const SUPPLIER_FAIL_RATE = 0.2;
+/**
+ * The supplier sandbox's production, shipping and delivery delays (its
+ * maximum, 24 h): the orders it accepts stay pending (one order.accepted
+ * webhook each), as phase 5 wants them.
+ */
+export const SUPPLIER_PARKED_DELAY_MS = 24 * 3600 * 1000;
 
 /** The queues whose depth is sampled (the order's path through the worker). */
 export const SAMPLED_QUEUES = ['stripe__process_event', 'invoice__render_pdf', 'email__send'] as const;

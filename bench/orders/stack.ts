@@ -1,10 +1,10 @@
 /**
  * Everything the benchmark runs, started in order and closed in reverse:
- * the bench database, the helper thread (gateway and mail sandboxes), the web
- * side as `make start` runs it (build() with a pool of 10 and a pg-boss
- * instance 'web' that only enqueues, listening on a port of its own), and the
- * worker as a separate process; with phase 5, the supplier sandbox (main
- * thread), which the worker is then configured with.
+ * the bench database, the helper thread (gateway and mail sandboxes, and with
+ * phase 5 the supplier sandbox, which the worker is then configured with),
+ * the web side as `make start` runs it (build() with a pool of 10 and a
+ * pg-boss instance 'web' that only enqueues, listening on a port of its own),
+ * and the worker as a separate process.
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, writeFileSync } from 'node:fs';
@@ -26,11 +26,10 @@ import type { CheckoutDeps } from '../../src/orders/checkout.service.ts';
 import { createStripeClient } from '../../src/orders/stripe-client.ts';
 import { gatewaySandboxClient } from '../../src/sandboxes/gateway/gateway-sandbox.client.ts';
 import { supplierSandboxClient } from '../../src/sandboxes/supplier/supplier-sandbox.client.ts';
-import { startSupplierSandbox } from '../../src/sandboxes/supplier/supplier-sandbox.ts';
 import { cpuSnapshot, postgresScope, type CpuSnapshot } from './cpu.ts';
 import { loadCatalogue, recreateDatabase, type Catalogue } from './database.ts';
 import { startHelper, type Helper } from './helper.ts';
-import { DATABASE_NAME, type BenchOptions } from './model.ts';
+import { DATABASE_NAME, SUPPLIER_PARKED_DELAY_MS, type BenchOptions } from './model.ts';
 import { note } from './progress.ts';
 import { spawnWorker, type WorkerProcess } from './worker-process.ts';
 
@@ -43,7 +42,7 @@ export interface Stack {
   appUrl: string;
   boss: PgBoss;
   helper: Helper;
-  /** With phase 5: the supplier sandbox (in this process's main thread) and what the worker was given for it. */
+  /** With phase 5: the supplier sandbox (in the helper thread) and what the worker was given for it. */
   supplier: SupplierSide | undefined;
   worker: WorkerProcess;
   catalogue: Catalogue;
@@ -63,9 +62,6 @@ export interface SupplierSide {
   apiToken: string;
   webhookSecret: string;
 }
-
-/** Phase 5's sandbox: production and shipping this far off, so its orders stay pending (one order.accepted webhook each). */
-const SUPPLIER_DELAY_MS = 24 * 3600 * 1000;
 
 /** What is already open when a later step fails or the run is stopped: closed in reverse. */
 type Closer = { what: string; close: () => Promise<unknown> };
@@ -106,23 +102,22 @@ async function start(adminUrl: string, options: BenchOptions, benchLog: Logger, 
   await pool.query(`insert into users (name, password_hash) values ('bench', 'scrypt$unused')`);
 
   const webhookSecret = `whsec_bench_${randomBytes(16).toString('hex')}`;
-  note(`starting the gateway and mail sandboxes (helper thread; ${options.webhookConcurrency} webhook deliveries in flight)`);
-  const helper = await startHelper({ webhookSecret, webhookConcurrency: options.webhookConcurrency });
+  // Phase 5's supplier sandbox, in the helper thread with the other sandboxes (its CPU time counted as theirs):
+  // parked (24 h delays: what it accepts stays pending, one order.accepted webhook each), webhooks one at a time.
+  const wantsSupplier = options.phases.has(5);
+  const supplierSettings = wantsSupplier ? {
+    apiToken: `supplier_bench_${randomBytes(16).toString('hex')}`,
+    webhookSecret: `supplier_whsec_bench_${randomBytes(16).toString('hex')}`,
+    delaysMs: { production: SUPPLIER_PARKED_DELAY_MS, shipping: SUPPLIER_PARKED_DELAY_MS, delivery: SUPPLIER_PARKED_DELAY_MS },
+    webhookConcurrency: 1,
+  } : undefined;
+  note(`starting the gateway, mail${wantsSupplier ? ' and supplier' : ''} sandboxes (helper thread; ${options.webhookConcurrency} gateway webhook deliveries in flight` +
+    `${supplierSettings ? `, the supplier's one at a time; the supplier parked: production 24 h away, its orders stay pending` : ''})`);
+  const helper = await startHelper({ webhookSecret, webhookConcurrency: options.webhookConcurrency, supplier: supplierSettings });
   closers.push({ what: 'the sandboxes', close: () => helper.close() });
-
-  let supplier: SupplierSide | undefined;
-  if (options.phases.has(5)) {
-    // In the main thread: it only answers the worker's calls and sends one webhook per order, while this
-    // thread otherwise just samples the database once a second during phase 5 (no shoppers, no gateway load).
-    const apiToken = `supplier_bench_${randomBytes(16).toString('hex')}`;
-    const secret = `supplier_whsec_bench_${randomBytes(16).toString('hex')}`;
-    note('starting the supplier sandbox (main thread; production and shipping 24 h away: orders stay pending)');
-    const sandbox = await startSupplierSandbox({
-      apiToken, webhookSecret: secret, delaysMs: { production: SUPPLIER_DELAY_MS, shipping: SUPPLIER_DELAY_MS, delivery: SUPPLIER_DELAY_MS },
-    });
-    closers.push({ what: 'the supplier sandbox', close: () => sandbox.close() });
-    supplier = { url: sandbox.url, apiToken, webhookSecret: secret };
-  }
+  const supplier: SupplierSide | undefined = supplierSettings && helper.supplierUrl
+    ? { url: helper.supplierUrl, apiToken: supplierSettings.apiToken, webhookSecret: supplierSettings.webhookSecret }
+    : undefined;
 
   const config = loadConfig({
     DATABASE_URL: url, STRIPE_API_BASE: helper.gatewayUrl, SMTP_URL: helper.smtpUrl, STRIPE_WEBHOOK_SECRET: webhookSecret,
