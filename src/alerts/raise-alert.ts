@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { fromKysely, type PgBoss } from 'pg-boss';
+import type { PgBoss } from 'pg-boss';
+import { jobsIn } from '../jobs/jobs-in-transaction.ts';
 import type { Database } from '../db/schema.ts';
 import { checkAlert, type AlertRequest, type CheckedAlert } from './alert-content.ts';
 import { ALERT_SEND_QUEUE, type SendAlertJobData } from './alerts.queues.ts';
@@ -69,7 +70,7 @@ async function upsertAndSend(trx: Transaction<Database>, boss: Pick<PgBoss, 'sen
   const row = rows[0]!;
   if (row.notifies) {
     const job: SendAlertJobData = { alertId: row.id };
-    await boss.send(ALERT_SEND_QUEUE, job, { db: fromKysely(trx) });
+    await boss.send(ALERT_SEND_QUEUE, job, { db: jobsIn(trx) });
   }
   return { alertId: row.id, occurrences: row.occurrences, notifies: row.notifies };
 }

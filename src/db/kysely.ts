@@ -31,9 +31,19 @@ export function createDb(pool: pg.Pool): Db {
 
 const statementNames = new Map<string, string>();
 
-function statementName(text: string): string {
+/**
+ * Distinct statement texts this process prepares, at most: each one is a
+ * statement (and, once used, a plan) kept on every connection that ran it.
+ * The texts marked here and pg-boss's are a few dozen; the cap only guards
+ * against a text that would vary with its data, which then runs unnamed.
+ */
+export const MAX_PREPARED_TEXTS = 500;
+
+/** The prepared statement's name for a text (the same text, the same name), or undefined past the cap. */
+export function statementName(text: string): string | undefined {
   let name = statementNames.get(text);
   if (name === undefined) {
+    if (statementNames.size >= MAX_PREPARED_TEXTS) return undefined;
     // Named by content: the same text always gets the same name, different texts never share one.
     name = `tt_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
     statementNames.set(text, name);
@@ -58,7 +68,8 @@ function preparingPool(pool: pg.Pool): PostgresPool {
 function preparingClient(client: pg.PoolClient): PostgresPoolClient {
   const query = (text: unknown, values?: unknown[]) => {
     if (typeof text === 'string' && (text.startsWith(PREPARED) || text.endsWith(PREPARED))) {
-      return client.query({ name: statementName(text), text, values });
+      const name = statementName(text);
+      if (name !== undefined) return client.query({ name, text, values });
     }
     return client.query(text as string, values);
   };

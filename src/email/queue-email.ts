@@ -1,5 +1,6 @@
 import type { Transaction } from 'kysely';
-import { fromKysely, type PgBoss } from 'pg-boss';
+import type { PgBoss } from 'pg-boss';
+import { jobsIn } from '../jobs/jobs-in-transaction.ts';
 import type { Database } from '../db/schema.ts';
 import { EMAIL_SEND_QUEUE, type SendEmailJobData } from './email.queues.ts';
 import type { StoredAttachment } from './email.schema.ts';
@@ -63,6 +64,6 @@ export async function queueEmail(trx: Transaction<Database>, boss: Pick<PgBoss, 
     return existing.id;
   }
   const job: SendEmailJobData = { emailId: inserted.id };
-  await boss.send(EMAIL_SEND_QUEUE, job, { db: fromKysely(trx) });
+  await boss.send(EMAIL_SEND_QUEUE, job, { db: jobsIn(trx) });
   return inserted.id;
 }

@@ -1,5 +1,6 @@
-import { PgBoss } from 'pg-boss';
+import { PgBoss, type ConstructorOptions } from 'pg-boss';
 import type { Logger } from 'pino';
+import { PreparingBossClient } from './preparing-boss-client.ts';
 
 export interface BossOptions {
   /** Connections pg-boss may hold (default 6). */
@@ -24,8 +25,10 @@ export interface BossOptions {
  * process; with one, pg-boss reconnects and the error is logged.
  */
 export function createBoss(databaseUrl: string, log: Logger, options: BossOptions = {}): PgBoss {
-  const boss = new PgBoss({
+  const settings: ConstructorOptions & { Client: typeof PreparingBossClient } = {
     connectionString: databaseUrl,
+    // Passed through to pg-boss's pg.Pool: its statements run prepared (see preparing-boss-client.ts).
+    Client: PreparingBossClient,
     schema: 'pgboss',
     max: options.max ?? 6,
     application_name: `tanktop-${options.instanceName ?? 'boss'}`,
@@ -37,7 +40,8 @@ export function createBoss(databaseUrl: string, log: Logger, options: BossOption
     ...(options.superviseIntervalSeconds
       ? { superviseIntervalSeconds: options.superviseIntervalSeconds, monitorIntervalSeconds: options.superviseIntervalSeconds }
       : {}),
-  });
+  };
+  const boss = new PgBoss(settings);
   boss.on('error', (error) => log.error({ err: error }, 'job queue error'));
   boss.on('warning', (warning) => log.warn({ warning: warning.message, data: warning.data }, 'job queue warning'));
   return boss;

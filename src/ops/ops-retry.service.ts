@@ -1,5 +1,6 @@
 import { sql, type Transaction } from 'kysely';
-import { fromKysely, type PgBoss } from 'pg-boss';
+import type { PgBoss } from 'pg-boss';
+import { jobsIn } from '../jobs/jobs-in-transaction.ts';
 import type { Logger } from 'pino';
 import type { Db } from '../db/kysely.ts';
 import type { Database } from '../db/schema.ts';
@@ -106,7 +107,7 @@ async function retryInTransaction(deps: RetryDeps, request: RetryRequest): Promi
     if (fromCopy && !copies.some((copy) => copy.id === pressed.id)) return 'gone';
 
     let outcome: RetryOutcome;
-    const db = fromKysely(trx);
+    const db = jobsIn(trx);
     if (original?.state === 'failed') {
       const response = await deps.boss.retry(sourceQueue, sourceId, { db });
       outcome = (response as { affected?: number }).affected === 1 ? 'retried' : 'already';

@@ -1,5 +1,6 @@
 import { sql, type Transaction } from 'kysely';
-import { fromKysely, type PgBoss } from 'pg-boss';
+import type { PgBoss } from 'pg-boss';
+import { jobsIn } from '../jobs/jobs-in-transaction.ts';
 import type { Logger } from 'pino';
 import type { OrdersConfig } from '../config.ts';
 import type { Database } from '../db/schema.ts';
@@ -96,7 +97,7 @@ export async function applyPaymentSuccess(trx: Trx, deps: PaymentDeps, payment: 
   if (late) {
     await transitionPayment(trx, { orderId: order.id, to: 'refund_pending', from: ['expired', 'cancelled'], reason: `payment received after the order was ${order.payment_state}`, source: payment.source }, deps.log);
     const job: RefundOrderJob = { orderId: order.id, reason: `payment received after the order was ${order.payment_state}` };
-    await deps.boss.send(Queues.refundOrder, job, { db: fromKysely(trx) });
+    await deps.boss.send(Queues.refundOrder, job, { db: jobsIn(trx) });
     return 'refund_scheduled';
   }
 
@@ -110,7 +111,7 @@ export async function applyPaymentSuccess(trx: Trx, deps: PaymentDeps, payment: 
   // Numbered at commit: concurrent payments wait for the series' counter row during the commit alone.
   const invoice = await issueInvoice(trx, { orderId: order.id, kind: 'invoice', seller: { name: deps.orders.sellerName, address: deps.orders.sellerAddress } });
   const job: RenderInvoicePdfJob = { invoiceId: invoice.id };
-  await deps.boss.send(Queues.renderInvoicePdf, job, { db: fromKysely(trx) });
+  await deps.boss.send(Queues.renderInvoicePdf, job, { db: jobsIn(trx) });
   deps.log.info({ orderId: order.id, invoiceId: invoice.id }, 'order paid');
   return 'paid';
 }
@@ -183,7 +184,7 @@ export async function completeRefund(trx: Trx, deps: PaymentDeps, report: { orde
   await trx.updateTable('payments').set({ status: 'refunded' }).where('order_id', '=', order.id).where('status', 'in', ['succeeded', 'refund_pending']).execute();
   const creditNote = await issueInvoice(trx, { orderId: order.id, kind: 'credit_note', reason: report.reason, seller: { name: deps.orders.sellerName, address: deps.orders.sellerAddress } });
   const job: RenderInvoicePdfJob = { invoiceId: creditNote.id };
-  await deps.boss.send(Queues.renderInvoicePdf, job, { db: fromKysely(trx) });
+  await deps.boss.send(Queues.renderInvoicePdf, job, { db: jobsIn(trx) });
   deps.log.info({ orderId: order.id, creditNoteId: creditNote.id }, 'order refunded');
   return 'refunded';
 }

@@ -1,4 +1,5 @@
-import { fromKysely, type PgBoss } from 'pg-boss';
+import type { PgBoss } from 'pg-boss';
+import { jobsIn } from '../jobs/jobs-in-transaction.ts';
 import type { Db } from '../db/kysely.ts';
 import { prepared } from '../db/kysely.ts';
 
@@ -26,7 +27,7 @@ export async function storeWebhookEvent(db: Db, boss: Pick<PgBoss, 'send'> | und
       .returning('id')
       .modifyEnd(prepared)
       .executeTakeFirst();
-    if (row && boss) await boss.send(queue, { webhookEventId: row.id }, { db: fromKysely(trx) });
+    if (row && boss) await boss.send(queue, { webhookEventId: row.id }, { db: jobsIn(trx) });
     return row?.id;
   });
 }

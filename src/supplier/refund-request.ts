@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely';
-import { fromKysely } from 'pg-boss';
+import { jobsIn } from '../jobs/jobs-in-transaction.ts';
 import type { Database } from '../db/schema.ts';
 import { Queues, type RefundOrderJob } from '../orders/order-queues.ts';
 import { transitionPayment } from '../orders/order-state-machine.ts';
@@ -23,7 +23,7 @@ export async function requestRefund(trx: Transaction<Database>, deps: SupplierDe
   await transitionPayment(trx, { orderId: order.id, to: 'refund_pending', from: ['paid'], reason: request.reason, source: request.source }, deps.log);
   await trx.updateTable('payments').set({ status: 'refund_pending' }).where('order_id', '=', order.id).where('status', '=', 'succeeded').execute();
   const job: RefundOrderJob = { orderId: order.id, reason: request.reason };
-  await deps.boss.send(Queues.refundOrder, job, { db: fromKysely(trx) });
+  await deps.boss.send(Queues.refundOrder, job, { db: jobsIn(trx) });
   deps.log.info({ orderId: order.id, reason: request.reason }, 'refund requested');
   return 'refund_requested';
 }

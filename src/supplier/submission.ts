@@ -1,5 +1,6 @@
 import type { Transaction } from 'kysely';
-import { fromKysely, type PgBoss } from 'pg-boss';
+import type { PgBoss } from 'pg-boss';
+import { jobsIn } from '../jobs/jobs-in-transaction.ts';
 import type { Db } from '../db/kysely.ts';
 import type { Database } from '../db/schema.ts';
 import type { FulfilmentState, PaymentState } from '../orders/order-states.ts';
@@ -30,7 +31,7 @@ export async function enqueueSupplierSubmission(trx: Transaction<Database>, boss
     .onConflict((conflict) => conflict.column('order_id').doNothing())
     .modifyEnd(prepared)
     .execute();
-  await sendSubmitJob(boss, { orderId: order.id }, { db: fromKysely(trx) });
+  await sendSubmitJob(boss, { orderId: order.id }, { db: jobsIn(trx) });
 }
 
 /** A submit job (one live job per order and state: a second one waiting for the same order is not added). */

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import { fromKysely, type PgBoss } from 'pg-boss';
+import type { PgBoss } from 'pg-boss';
+import { jobsIn } from '../jobs/jobs-in-transaction.ts';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/kysely.ts';
@@ -129,11 +130,11 @@ export async function resubmitToSupplier(deps: SupplierActionDeps, orderId: stri
     if (order.payment_state !== 'paid') {
       throw new HttpError(409, 'not_resubmittable', `Order ${order.number} is ${words(order.payment_state)}: only a paid order is sent to the supplier.`);
     }
-    const live = await boss.findJobs(SupplierQueues.submitOrder, { key: submitSingletonKey(order.id), db: fromKysely(trx) });
+    const live = await boss.findJobs(SupplierQueues.submitOrder, { key: submitSingletonKey(order.id), db: jobsIn(trx) });
     if (live.some((job) => job.state === 'created' || job.state === 'retry' || job.state === 'active')) return 'already_queued';
     await recordAction(trx, order, 'sent to the supplier again by an operator', actor);
     await trx.updateTable('supplier_orders').set({ cancel_requested_at: null, cancel_requested_by: null }).where('order_id', '=', order.id).execute();
-    await sendSubmitJob(boss, { orderId: order.id }, { db: fromKysely(trx) });
+    await sendSubmitJob(boss, { orderId: order.id }, { db: jobsIn(trx) });
     deps.log.info({ orderId: order.id, actor }, 'order sent to the supplier again');
     return 'queued';
   });
