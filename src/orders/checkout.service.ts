@@ -3,7 +3,7 @@ import { sql, type Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type Stripe from 'stripe';
 import type { Config } from '../config.ts';
-import type { Db } from '../db/kysely.ts';
+import { prepared, type Db } from '../db/kysely.ts';
 import type { Database } from '../db/schema.ts';
 import { HttpError } from '../http/http-error.ts';
 import { validateCheckout, type CheckoutRequest, type ValidCheckout } from './checkout-request.ts';
@@ -103,7 +103,7 @@ async function insertOrder(trx: Trx, deps: CheckoutDeps, valid: ValidCheckout, n
     city: address.city,
     country: address.country,
     expires_at: sql<Date>`now() + make_interval(mins => ${deps.config.orders.checkoutTtlMinutes})`,
-  }).returning(['id', 'number', 'total']).executeTakeFirstOrThrow();
+  }).returning(['id', 'number', 'total']).modifyEnd(prepared).executeTakeFirstOrThrow();
   await trx.insertInto('order_items').values(lines.map((line) => ({
     order_id: order.id, product_id: line.productId, quantity: line.quantity, unit_price: line.product.price, name: line.product.name,
   }))).execute();
@@ -113,35 +113,35 @@ async function insertOrder(trx: Trx, deps: CheckoutDeps, valid: ValidCheckout, n
 
 async function findOrCreateCustomer(trx: Trx, valid: ValidCheckout): Promise<{ id: string; name: string; email: string }> {
   if ('customerId' in valid.customer) {
-    const found = await trx.selectFrom('customers').select(['id', 'name', 'email']).where('id', '=', valid.customer.customerId).executeTakeFirst();
+    const found = await trx.selectFrom('customers').select(['id', 'name', 'email']).where('id', '=', valid.customer.customerId).modifyEnd(prepared).executeTakeFirst();
     if (!found) throw new HttpError(400, 'unknown_customer', 'This customer account does not exist.');
     return found;
   }
   const { email, name, telephone } = valid.customer;
   // Ann@x.org and ann@x.org are one customer (customers_email_unique is on lower(email)).
   // On a concurrent first order the insert waits, then does nothing, and the select sees the winner's row.
-  await sql`insert into customers (name, email, telephone) values (${name}, ${email}, ${telephone})
+  await sql`${prepared} insert into customers (name, email, telephone) values (${name}, ${email}, ${telephone})
             on conflict ((lower(email))) do nothing`.execute(trx);
   const customer = await trx.selectFrom('customers').select(['id', 'name', 'email'])
-    .where(sql<string>`lower(email)`, '=', email.toLowerCase()).executeTakeFirstOrThrow();
+    .where(sql<string>`lower(email)`, '=', email.toLowerCase()).modifyEnd(prepared).executeTakeFirstOrThrow();
   // The order keeps the name and address typed now; the customer row keeps its own.
   return { id: customer.id, name, email: customer.email };
 }
 
 async function lastAddress(trx: Trx, customerId: string): Promise<NonNullable<ValidCheckout['address']> | null> {
   const row = await trx.selectFrom('orders').select(['address_line1', 'address_line2', 'postal_code', 'city', 'country'])
-    .where('customer_id', '=', customerId).orderBy('id', 'desc').limit(1).executeTakeFirst();
+    .where('customer_id', '=', customerId).orderBy('id', 'desc').limit(1).modifyEnd(prepared).executeTakeFirst();
   return row ? { line1: row.address_line1, line2: row.address_line2, postalCode: row.postal_code, city: row.city, country: row.country } : null;
 }
 
 async function salesAgentFor(trx: Trx, referralCode: string | null, defaultAgent: string): Promise<{ id: string; referralCode: string | null }> {
   if (referralCode) {
     const agent = await trx.selectFrom('sales_agents').select(['id', 'referral_code'])
-      .where(sql<string>`lower(referral_code)`, '=', referralCode.toLowerCase()).executeTakeFirst();
+      .where(sql<string>`lower(referral_code)`, '=', referralCode.toLowerCase()).modifyEnd(prepared).executeTakeFirst();
     // An unknown or withdrawn code must not stop a purchase: the web shop sells it.
     if (agent) return { id: agent.id, referralCode: agent.referral_code };
   }
-  const { rows: [row] } = await sql<{ id: string }>`select order_default_sales_agent(${defaultAgent})::text as id`.execute(trx);
+  const { rows: [row] } = await sql<{ id: string }>`${prepared} select order_default_sales_agent(${defaultAgent})::text as id`.execute(trx);
   return { id: row!.id, referralCode: null };
 }
 
@@ -205,9 +205,10 @@ async function openCheckoutSession(deps: CheckoutDeps, orderId: string): Promise
   const order = await deps.db.updateTable('orders').set((eb) => ({ payment_attempts: eb('payment_attempts', '+', 1) }))
     .where('id', '=', orderId).where('payment_state', '=', 'pending_payment').where('checkout_session_id', 'is', null)
     .returning(['id', 'number', 'currency', 'customer_email', 'payment_attempts', 'expires_at'])
+    .modifyEnd(prepared)
     .executeTakeFirst();
   if (!order) throw new HttpError(409, 'order_not_payable', 'This order is not waiting for a payment.');
-  const items = await deps.db.selectFrom('order_items').select(['name', 'quantity', 'unit_price']).where('order_id', '=', orderId).orderBy('id').execute();
+  const items = await deps.db.selectFrom('order_items').select(['name', 'quantity', 'unit_price']).where('order_id', '=', orderId).orderBy('id').modifyEnd(prepared).execute();
 
   let session: Stripe.Checkout.Session;
   try {
@@ -234,6 +235,6 @@ async function openCheckoutSession(deps: CheckoutDeps, orderId: string): Promise
     throw new PaymentGatewayError(order.id, order.number, { cause: error });
   }
   await deps.db.updateTable('orders').set({ checkout_session_id: session.id, checkout_url: session.url })
-    .where('id', '=', order.id).where('checkout_session_id', 'is', null).execute();
+    .where('id', '=', order.id).where('checkout_session_id', 'is', null).modifyEnd(prepared).execute();
   return { orderId: order.id, number: order.number, redirectUrl: session.url! };
 }

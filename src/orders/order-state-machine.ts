@@ -89,5 +89,5 @@ export async function recordCreated(db: Executor, orderId: string, source: strin
   await db.insertInto('order_events').values([
     { order_id: orderId, dimension: 'payment', from_state: null, to_state: 'pending_payment', reason: 'order placed', source },
     { order_id: orderId, dimension: 'fulfilment', from_state: null, to_state: 'unfulfilled', reason: 'order placed', source },
-  ]).execute();
+  ]).modifyEnd(prepared).execute();
 }
