@@ -12,7 +12,7 @@ import { ConfigError, loadConfig } from '../src/config.ts';
 import { DatabaseUnavailableError, describeTarget } from '../src/db/connection-check.ts';
 import { openDatabase } from '../src/db/open-database.ts';
 import { createLogger } from '../src/logger.ts';
-import { type BenchOptions, DATABASE_NAME, UsageError } from './orders/model.ts';
+import { type BenchOptions, DATABASE_NAME, DELIVERY_SPLIT_EVERY, TARGETS, UsageError } from './orders/model.ts';
 import { int, note } from './orders/progress.ts';
 import { startProfiler, type Profiler } from './orders/profile.ts';
 import { enableQueryTally } from './orders/query-tally.ts';
@@ -20,6 +20,7 @@ import { backlogVerification, printReport, verificationLine, type Report } from 
 import { startStack, type Stack } from './orders/stack.ts';
 import { webhookPhase } from './orders/webhook-phase.ts';
 import { backlogPhase } from './orders/backlog-phase.ts';
+import { deliveryPhase } from './orders/delivery-phase.ts';
 import { asFastAsPossiblePhase, fixedRatePhase } from './orders/workflow-phases.ts';
 
 const USAGE = `Usage: npm run bench:orders -- [options]
@@ -27,11 +28,11 @@ const USAGE = `Usage: npm run bench:orders -- [options]
 Runs the order workflow end to end on a database of its own, ${DATABASE_NAME}
 (dropped, created and migrated afresh every run, then kept for inspection):
 the app (build() listening on a free port: the checkout service and POST
-/webhooks/stripe), the gateway and mail sandboxes (in a helper thread), and the
-worker as a separate process (node src/worker.ts). Per order: checkout, payment
-at the gateway sandbox, signed webhooks, then in the worker: paid, sales rows,
-invoice number, PDF, e-mail over SMTP; an order is complete when its invoice
-e-mail is in the mail sandbox's mailbox.
+/webhooks/stripe and /webhooks/supplier), the gateway and mail sandboxes (in a
+helper thread), and the worker as a separate process (node src/worker.ts). Per
+order: checkout, payment at the gateway sandbox, signed webhooks, then in the
+worker: paid, sales rows, invoice number, PDF, e-mail over SMTP; an order is
+complete when its invoice e-mail is in the mail sandbox's mailbox.
 
 Phases: (1) orders at a fixed rate; (2) as fast as possible (checkouts first,
 then every session paid, a bounded number at once); (3) the pg-boss queue depth
@@ -40,24 +41,41 @@ events; the worker processes them as they come); (5), only when asked for, the
 supplier backlog: with the worker paused, --backlog paid orders are inserted in
 bulk (orders, items, payment, supplier_orders row, supplier__submit_order job,
 as the payment transaction leaves them; no sales rows or invoices), the supplier
-sandbox (started in the helper thread, the worker configured with it) answers 20%
-of API calls 5xx, and the worker is timed from its resumption until every order
-is handed over (or given up after 3 attempts); every order must be at the
-supplier exactly once.
-After each phase every order is checked: paid once, one invoice, one e-mail,
-invoice numbers gapless, sales rows = units sold.
+sandbox answers 20% of API calls 5xx, and the worker is timed from its
+resumption until every order is handed over (or given up after 3 attempts);
+every order must be at the supplier exactly once; (6), only when asked for, to
+delivery: the supplier sandbox's production, shipping and delivery delays set
+to zero (every ${DELIVERY_SPLIT_EVERY}th order in two packages, no faults), --delivered orders
+checked out and paid as in phase 2, and each followed through the supplier
+(submission, its signed webhooks to POST /webhooks/supplier) until it is
+delivered and its "delivered" e-mail is in the mailbox; target >= ${TARGETS.ordersPerSecond} orders/s,
+stages from payment to delivery, the supplier queues sampled too.
+After each phase every order is checked: paid once, one invoice, one e-mail
+(phase 6: at the supplier exactly once, delivered, e-mails = 1 invoice + 1 per
+package + 1 delivered, each once), invoice numbers gapless, sales rows = units
+sold.
+
+The supplier sandbox runs (in the helper thread, the worker configured with it)
+when phase 5 or 6 does. It starts parked (24 h delays: orders of phases 1, 2
+and 4 stay pending there, without e-mails); phase 6 sets its delays to zero
+and parks it again when done. Phases run in the order 1, 2, 4, 6, 5: phase 5's
+bulk-inserted orders have no invoices or sales rows, which phase 6's checks of
+the whole database would count. With phase 6 the supplier sandbox has
+--webhook-concurrency webhook deliveries in flight; without it, one at a time
+(as phase 5 was measured).
 
 The server is DATABASE_URL when set (its user must be allowed to create
 databases), otherwise the embedded Postgres.
 
 Options:
-  --phases LIST            which of phases 1, 2, 4 and 5 to run, e.g. 1,4 or 5 (default 1,2,4; 3 samples during 1, 2, 4)
-  --orders N               orders in all, half at the fixed rate, half as fast as possible (default 2000)
+  --phases LIST            which of phases 1, 2, 4, 5 and 6 to run, e.g. 1,4 or 6 (default 1,2,4; 3 samples during 1, 2, 4, 6)
+  --orders N               orders in all of phases 1 and 2, half at the fixed rate, half as fast as possible (default 2000)
+  --delivered N            orders of phase 6 (default: half of --orders, so 1000)
   --rate R                 orders per second of phase 1 (default 50)
-  --in-flight K            payments in flight at once in phase 2 (default 64)
+  --in-flight K            payments in flight at once in phases 2 and 6 (default 64)
   --webhook-rate R         requests per second of phase 4 (default 200)
   --webhook-seconds S      length of phase 4 (default 15)
-  --webhook-concurrency C  webhook deliveries the gateway sandbox has in flight (default 64)
+  --webhook-concurrency C  webhook deliveries the gateway sandbox (and with phase 6 the supplier sandbox) has in flight (default 64)
   --backlog N              paid orders in phase 5's supplier backlog (default 10000)
   --drain-timeout S        how long a phase may wait for its last e-mails after its last payment (default 120;
                            phase 5 waits 5 times as long for its backlog, or gives up when nothing moves for 60 s)
@@ -72,8 +90,9 @@ Options:
   -h, --help               show this help
 
 Exit code: 0 done; 1 an order was lost or duplicated (or another check
-failed, or in phase 5 an order is at the supplier twice), or an error; 2 bad arguments; 3 no database. Ctrl-C stops everything
-in order (a second one at once).
+failed, in phase 5 an order is at the supplier twice, in phase 6 an order not
+delivered or an e-mail missing or sent twice), or an error; 2 bad arguments;
+3 no database. Ctrl-C stops everything in order (a second one at once).
 `;
 
 function parseOptions(argv: string[]): BenchOptions | 'help' {
@@ -82,7 +101,7 @@ function parseOptions(argv: string[]): BenchOptions | 'help' {
     parsed = parseArgs({
       args: argv, allowPositionals: false, strict: true,
       options: {
-        phases: { type: 'string' }, orders: { type: 'string' }, backlog: { type: 'string' }, rate: { type: 'string' }, 'in-flight': { type: 'string' },
+        phases: { type: 'string' }, orders: { type: 'string' }, delivered: { type: 'string' }, backlog: { type: 'string' }, rate: { type: 'string' }, 'in-flight': { type: 'string' },
         'webhook-rate': { type: 'string' }, 'webhook-seconds': { type: 'string' }, 'webhook-concurrency': { type: 'string' },
         'drain-timeout': { type: 'string' }, 'log-level': { type: 'string' }, 'log-file': { type: 'string' },
         'cpu-prof': { type: 'string' }, 'count-queries': { type: 'boolean' }, 'webhooks-alone': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
@@ -97,10 +116,12 @@ function parseOptions(argv: string[]): BenchOptions | 'help' {
   const logLevel = v['log-level'] ?? 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) throw new UsageError(`--log-level takes fatal, error, warn, info, debug, trace or silent, not "${logLevel}"`);
   const phases = new Set((v.phases ?? '1,2,4').split(',').map((phase) => Number(phase.trim())));
-  if (phases.size === 0 || [...phases].some((phase) => ![1, 2, 4, 5].includes(phase))) throw new UsageError(`--phases takes a list of 1, 2, 4 and 5, not "${v.phases}"`);
+  if (phases.size === 0 || [...phases].some((phase) => ![1, 2, 4, 5, 6].includes(phase))) throw new UsageError(`--phases takes a list of 1, 2, 4, 5 and 6, not "${v.phases}"`);
+  const orders = numberFlag('--orders', v.orders, 2_000, (x) => whole(x) && x >= 2 && x <= 1_000_000, 'a whole number from 2 to 1000000');
   return {
     phases,
-    orders: numberFlag('--orders', v.orders, 2_000, (x) => whole(x) && x >= 2 && x <= 1_000_000, 'a whole number from 2 to 1000000'),
+    orders,
+    delivered: numberFlag('--delivered', v.delivered, Math.floor(orders / 2), (x) => whole(x) && x >= 1 && x <= 1_000_000, 'a whole number from 1 to 1000000'),
     rate: numberFlag('--rate', v.rate, 50, (x) => x > 0 && x <= 10_000, 'a rate above 0 and at most 10000'),
     inFlight: numberFlag('--in-flight', v['in-flight'], 64, (x) => whole(x) && x >= 1 && x <= 1_000, 'a whole number from 1 to 1000'),
     webhookRate: numberFlag('--webhook-rate', v['webhook-rate'], 200, (x) => x > 0 && x <= 10_000, 'a rate above 0 and at most 10000'),
@@ -177,7 +198,7 @@ async function runBenchmark(options: BenchOptions): Promise<number> {
     await database.close();
   }
   printReport(report);
-  const verified = [report.fixed, report.afap, report.webhooks].every((phase) => phase?.verification.ok ?? true);
+  const verified = [report.fixed, report.afap, report.webhooks, report.delivery].every((phase) => phase?.verification.ok ?? true);
   // Phase 5 fails the run for an order at the supplier twice; supplier_failed orders (possible at 20% 5xx) are reported, not fatal.
   const backlogOk = !report.backlog || report.backlog.duplicated === 0;
   return verified && backlogOk && !stopping.signal.aborted ? 0 : 1;
@@ -187,13 +208,15 @@ async function runPhases(stack: Stack, options: BenchOptions, adminUrl: string, 
   const { rows } = await stack.pool.query<{ server_version: string }>('show server_version');
   const fixedCount = Math.ceil(options.orders / 2);
   const loadAtStart = os.loadavg()[0]!;
-  const phases = [1, 2, 4, 5].filter((phase) => options.phases.has(phase)).join(', ');
+  const phases = [1, 2, 4, 6, 5].filter((phase) => options.phases.has(phase)).join(', ');
   const report: Report = {
     notes: [],
     header: `PostgreSQL ${rows[0]!.server_version} at ${describeTarget(adminUrl)}${external ? '' : ' (embedded)'}, ${os.availableParallelism()} cores, Node ${process.version}; phases ${phases}; ` +
       (options.phases.has(1) || options.phases.has(2) ? `${int(options.orders)} orders (${int(fixedCount)} at ${options.rate}/s, ${int(options.orders - fixedCount)} as fast as possible with ${options.inFlight} payments in flight); ` : '') +
+      (options.phases.has(6) ? `to delivery: ${int(options.delivered)} orders with ${options.inFlight} payments in flight, supplier sandbox delays 0, every ${DELIVERY_SPLIT_EVERY}th order in two packages; ` : '') +
       `gateway sandbox: ${options.webhookConcurrency} webhook deliveries in flight; worker: node src/worker.ts as shipped; ` +
-      `${options.phases.has(5) ? `supplier backlog: ${int(options.backlog)} paid orders, supplier sandbox in the helper thread; ` : ''}logs at ${options.logLevel} in ${options.logFile}${options.countQueries ? '; statements counted (--count-queries: a little slower)' : ''}.`,
+      `${options.phases.has(5) ? `supplier backlog: ${int(options.backlog)} paid orders; ` : ''}` +
+      `${options.phases.has(5) || options.phases.has(6) ? `supplier sandbox in the helper thread, ${options.phases.has(6) ? options.webhookConcurrency : 1} webhook deliveries in flight; ` : ''}logs at ${options.logLevel} in ${options.logFile}${options.countQueries ? '; statements counted (--count-queries: a little slower)' : ''}.`,
   };
   note(`app at ${stack.appUrl}, gateway sandbox at ${stack.helper.gatewayUrl}, mailbox at ${stack.helper.mailUrl}, worker pid ${stack.worker.pid}; logs in ${options.logFile}`);
   if (options.phases.has(1) && !stopping.signal.aborted) report.fixed = await fixedRatePhase(stack, options, fixedCount, stopping.signal);
@@ -207,6 +230,9 @@ async function runPhases(stack: Stack, options: BenchOptions, adminUrl: string, 
   if (report.afap) note(verificationLine(report.afap.verification));
   if (options.phases.has(4) && !stopping.signal.aborted) report.webhooks = await webhookPhase(stack, options, stopping.signal);
   if (report.webhooks) note(verificationLine(report.webhooks.verification));
+  // Before phase 5, whose bulk-inserted orders (no invoices, no sales rows) phase 6's checks of the whole database would count.
+  if (options.phases.has(6) && !stopping.signal.aborted) report.delivery = await deliveryPhase(stack, options, stopping.signal);
+  if (report.delivery) note(verificationLine(report.delivery.verification));
   if (options.phases.has(5) && !stopping.signal.aborted) report.backlog = await backlogPhase(stack, options, stopping.signal);
   if (report.backlog) note(verificationLine(backlogVerification(report.backlog)));
   if (stopping.signal.aborted) report.notes.push('Stopped by a signal before the end: the figures cover what ran.');

@@ -68,7 +68,7 @@ export interface BacklogPhaseOutput {
 
 export async function backlogPhase(stack: Stack, options: BenchOptions, signal: AbortSignal): Promise<BacklogPhaseOutput> {
   const label = '(5) supplier backlog';
-  if (!stack.supplier) throw new Error('phase 5 needs the supplier sandbox (started with the stack when --phases has 5)');
+  if (!stack.supplier) throw new Error('phase 5 needs the supplier sandbox (started with the stack when --phases has 5 or 6)');
   const sandbox = supplierSandboxClient(stack.supplier.url);
   const n = options.backlog;
   note(`${label}: pausing the worker (SIGSTOP), inserting ${int(n)} paid orders with their supplier__submit_order jobs`);
@@ -83,7 +83,7 @@ export async function backlogPhase(stack: Stack, options: BenchOptions, signal: 
     `jobs waiting: ${jobShape.map((row) => `${row.n} (retry_limit ${row.retry_limit}, dead letter ${row.dead_letter}, policy ${row.policy}, ${row.singleton} with a singleton key)`).join('; ')}`);
   await sandbox.clearRequests();
   await sandbox.resetFaults();
-  // Parked: the backlog's orders stay pending at the supplier, one webhook each.
+  // Parked (phase 6, when it ran before, set the delays to zero and back): the backlog's orders stay pending, one webhook each.
   await sandbox.configure({ delaysMs: { production: SUPPLIER_PARKED_DELAY_MS, shipping: SUPPLIER_PARKED_DELAY_MS, delivery: SUPPLIER_PARKED_DELAY_MS }, splitShipmentsEvery: 0 });
   await sandbox.addFaults({ fail5xx: { rate: SUPPLIER_FAIL_RATE } });
   note(`${label}: the supplier sandbox answers ${SUPPLIER_FAIL_RATE * 100}% of API calls 5xx; resuming the worker (SIGCONT)`);

@@ -1,6 +1,6 @@
 /**
- * The helper thread: the gateway sandbox, the mail sandbox and, with phase 5,
- * the supplier sandbox (the outside world: in production none runs in
+ * The helper thread: the gateway sandbox, the mail sandbox and, with phase 5
+ * or 6, the supplier sandbox (the outside world: in production none runs in
  * the web process), the mailbox watcher and the paced webhook client. A thread
  * of the benchmark's process, so the app on the main thread has its event loop
  * to itself, as in production, and the sandboxes' CPU time is counted as theirs.
@@ -22,7 +22,7 @@ import { runWebhookLoad, type WebhookLoadOptions } from './webhook-client.ts';
 export interface HelperSettings {
   webhookSecret: string;
   webhookConcurrency: number;
-  /** Phase 5: the supplier sandbox's credentials, its delays to start with and its webhook deliveries in flight. */
+  /** Phases 5 and 6: the supplier sandbox's credentials, its delays to start with and its webhook deliveries in flight. */
   supplier?: { apiToken: string; webhookSecret: string; delaysMs: DelaysMs; webhookConcurrency: number };
 }
 

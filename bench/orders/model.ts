@@ -15,14 +15,18 @@ export const TARGETS = { ordersPerSecond: 100, fixedRateP99Ms: 2_000, webhookP99
 /** Phase 5: the share of supplier API calls the sandbox answers 5xx. */
 export const SUPPLIER_FAIL_RATE = 0.2;
 /**
- * The supplier sandbox's production, shipping and delivery delays (its
- * maximum, 24 h): the orders it accepts stay pending (one order.accepted
- * webhook each), as phase 5 wants them.
+ * The supplier sandbox's production, shipping and delivery delays outside
+ * phase 6 (its maximum, 24 h): the orders it accepts stay pending (one
+ * order.accepted webhook each), as phase 5 wants them.
  */
 export const SUPPLIER_PARKED_DELAY_MS = 24 * 3600 * 1000;
+/** Phase 6: every n-th order the supplier accepts ships in two packages (when it has two units): partially_shipped, two shipment e-mails. */
+export const DELIVERY_SPLIT_EVERY = 4;
 
 /** The queues whose depth is sampled (the order's path through the worker). */
 export const SAMPLED_QUEUES = ['stripe__process_event', 'invoice__render_pdf', 'email__send'] as const;
+/** Phase 6 samples the supplier's queues too. */
+export const DELIVERY_SAMPLED_QUEUES = [...SAMPLED_QUEUES, 'supplier__submit_order', 'supplier__process_event'] as const;
 export const SAMPLE_INTERVAL_MS = 500;
 
 /** Checkouts created at once before the as-fast-as-possible phase (the web pool has 10 connections). */
@@ -33,7 +37,7 @@ export const MAX_OPEN_ORDERS = 500;
 export class UsageError extends Error {}
 
 export interface BenchOptions {
-  /** Which of phases 1, 2, 4 and 5 run (3, the queue depth, is sampled during 1, 2 and 4). */
+  /** Which of phases 1, 2, 4, 5 and 6 run (3, the queue depth, is sampled during 1, 2, 4 and 6). */
   phases: Set<number>;
   /** Orders in all, split between the fixed-rate and the as-fast-as-possible phase. */
   orders: number;
@@ -47,6 +51,8 @@ export interface BenchOptions {
   webhookConcurrency: number;
   /** Phase 5: paid orders in the supplier backlog. */
   backlog: number;
+  /** Phase 6: orders paid as fast as possible and followed to delivery. */
+  delivered: number;
   /** How long a phase may take to complete after its last payment before it is given up. */
   drainTimeoutSeconds: number;
   logLevel: string;

@@ -6,6 +6,8 @@ import { distribution, ms, pair, perSecond } from './stats.ts';
 import type { PhaseOutput } from './workflow-phases.ts';
 import type { WebhookPhaseOutput } from './webhook-phase.ts';
 import type { BacklogPhaseOutput } from './backlog-phase.ts';
+import type { DeliveryPhaseOutput } from './delivery-phase.ts';
+import { deliveryLines } from './delivery-report.ts';
 
 export interface Report {
   header: string;
@@ -15,6 +17,7 @@ export interface Report {
   afap?: PhaseOutput;
   webhooks?: WebhookPhaseOutput;
   backlog?: BacklogPhaseOutput;
+  delivery?: DeliveryPhaseOutput;
   /** With --count-queries: the worker's statements over the whole run. */
   workerQueries?: Record<string, number>;
 }
@@ -23,9 +26,9 @@ const check = (ok: boolean) => (ok ? '✓' : '✗');
 const ratio = (value: number, target: number) => `${(value / target).toFixed(2)}×`;
 
 export function printReport(report: Report): void {
-  const { fixed, afap, webhooks, backlog } = report;
+  const { fixed, afap, webhooks, backlog, delivery } = report;
   const workflow = [fixed, afap].filter((phase): phase is PhaseOutput => phase !== undefined);
-  const lines: string[] = ['', '## Order workflow: checkout → payment → webhook → worker → invoice PDF → e-mail', '', report.header, ''];
+  const lines: string[] = ['', `## Order workflow: checkout → payment → webhook → worker → invoice PDF → e-mail${delivery ? ' (phase 6: → supplier → delivered, its e-mails)' : ''}`, '', report.header, ''];
   if (report.notes.length > 0) lines.push(...report.notes.map((text) => `- ${text}`), '');
 
   if (workflow.length > 0 || webhooks) lines.push('| phase | orders completed | payments/s offered | completed orders/s (overall; steady) | webhook → e-mail p50 / p99 ms | pay → e-mail p50 / p99 ms | webhook server p50 / p99 ms | target |');
@@ -43,7 +46,8 @@ export function printReport(report: Report): void {
       `p99 < ${TARGETS.webhookP99Ms} ms ${check(w.server.p99 < TARGETS.webhookP99Ms && w.non2xx + w.errors === 0)} (server, ${ratio(w.server.p99, TARGETS.webhookP99Ms)} the limit; client p99 ${ms(w.client.p99)} ms) |`);
   }
 
-  if (backlog) lines.push(...(workflow.length > 0 || webhooks ? [''] : []), ...backlogLines(backlog));
+  if (delivery) lines.push(...(workflow.length > 0 || webhooks ? [''] : []), ...deliveryLines(delivery));
+  if (backlog) lines.push(...(workflow.length > 0 || webhooks || delivery ? [''] : []), ...backlogLines(backlog));
 
   if (workflow.length > 0) {
     lines.push('', 'Where the time goes (p50 / p99 ms; each stage ends at a transaction start or at the mailbox, so a stage holds the wait for its job plus the previous job\'s remaining work):', '');
@@ -64,12 +68,14 @@ export function printReport(report: Report): void {
   const cpus: { title: string; unit: string; count: number; cpu: CpuUsage }[] = [
     ...workflow.flatMap((phase) => (phase.cpu ? [{ title: phase.result.title, unit: 'order', count: phase.result.orders, cpu: phase.cpu }] : [])),
     ...(webhooks?.cpu ? [{ title: '(4) webhook endpoint', unit: 'request', count: webhooks.result.requests, cpu: webhooks.cpu }] : []),
+    ...(delivery?.cpu ? [{ title: '(6) to delivery', unit: 'order', count: delivery.result.orders, cpu: delivery.cpu }] : []),
   ];
   if (cpus.length > 0) lines.push('', ...cpuTable(cpus));
 
   const depths: [string, QueueSample[]][] = [
     ...workflow.map((phase): [string, QueueSample[]] => [phase.result.title, phase.samples]),
     ...(webhooks ? [['(4) webhook endpoint', webhooks.samples] as [string, QueueSample[]]] : []),
+    ...(delivery ? [['(6) to delivery', delivery.samples] as [string, QueueSample[]]] : []),
   ];
   if (depths.length > 0) {
     lines.push('', 'pg-boss queue depth, sampled every 0.5 s (jobs waiting; the scale of each line is its own maximum):', '', '```');
@@ -78,19 +84,19 @@ export function printReport(report: Report): void {
       for (const queue of Object.keys(samples[0]?.depth ?? {})) {
         const waiting = samples.map((sample) => sample.depth[queue]![0]);
         const active = samples.map((sample) => sample.depth[queue]![1]);
-        lines.push(`  ${queue.padEnd(22)} ${sparkline(waiting).padEnd(60)}  max ${Math.max(0, ...waiting)} waiting, ${Math.max(0, ...active)} active`);
+        lines.push(`  ${queue.padEnd(23)} ${sparkline(waiting).padEnd(60)}  max ${Math.max(0, ...waiting)} waiting, ${Math.max(0, ...active)} active`);
       }
     }
     lines.push('```');
   }
 
-  if (report.workerQueries || workflow.some((phase) => phase.webQueries)) lines.push('', ...queryTable(report));
+  if (report.workerQueries || workflow.some((phase) => phase.webQueries) || delivery?.webQueries) lines.push('', ...queryTable(report));
 
-  const verifications = [...workflow.map((phase) => phase.verification), ...(webhooks ? [webhooks.verification] : [])];
+  const verifications = [...workflow.map((phase) => phase.verification), ...(webhooks ? [webhooks.verification] : []), ...(delivery ? [delivery.verification] : [])];
   if (backlog) verifications.push(backlogVerification(backlog));
   lines.push('', 'Verification (after each phase):');
   for (const v of verifications) lines.push(`- ${verificationLine(v)}`);
-  const problems = [...workflow.flatMap((phase) => phase.problems), ...(webhooks?.problems ?? [])];
+  const problems = [...workflow.flatMap((phase) => phase.problems), ...(webhooks?.problems ?? []), ...(delivery?.problems.map((problem) => `(6) ${problem}`) ?? [])];
   if (problems.length > 0) {
     lines.push('', 'Problems:');
     for (const problem of problems.slice(0, 20)) lines.push(`- ${problem}`);
@@ -154,7 +160,7 @@ function cpuTable(cpus: { title: string; unit: string; count: number; cpu: CpuUs
 /** With --count-queries: statements per order, the web side's by phase and the worker's over the run. */
 function queryTable(report: Report): string[] {
   const workflow = [report.fixed, report.afap].filter((phase): phase is PhaseOutput => phase !== undefined);
-  const orders = workflow.reduce((sum, phase) => sum + phase.result.orders, 0);
+  const orders = workflow.reduce((sum, phase) => sum + phase.result.orders, 0) + (report.delivery?.result.orders ?? 0);
   const lines: string[] = [];
   const table = (title: string, counts: Record<string, number>, per: number, unit: string) => {
     const entries = Object.entries(counts).sort((a, b) => b[1] - a[1]);
@@ -165,6 +171,7 @@ function queryTable(report: Report): string[] {
     lines.push('');
   };
   for (const phase of workflow) if (phase.webQueries) table(`Web side, ${phase.result.title}`, phase.webQueries, phase.result.orders, 'order');
+  if (report.delivery?.webQueries) table(`Web side, ${report.delivery.result.title}`, report.delivery.webQueries, report.delivery.result.orders, 'order');
   if (report.workerQueries && orders > 0) {
     const extra = report.webhooks ? ` (phase 4 included: its ${report.webhooks.result.requests.toLocaleString('en')} events are counted too)` : '';
     table(`Worker, whole run ÷ ${orders.toLocaleString('en')} orders${extra}`, report.workerQueries, orders, 'order');

@@ -1,8 +1,8 @@
 /**
  * Everything the benchmark runs, started in order and closed in reverse:
  * the bench database, the helper thread (gateway and mail sandboxes, and with
- * phase 5 the supplier sandbox, which the worker is then configured with),
- * the web side as `make start` runs it (build() with a pool of 10 and a
+ * phase 5 or 6 the supplier sandbox, which the worker is then configured
+ * with), the web side as `make start` runs it (build() with a pool of 10 and a
  * pg-boss instance 'web' that only enqueues, listening on a port of its own),
  * and the worker as a separate process.
  */
@@ -42,7 +42,7 @@ export interface Stack {
   appUrl: string;
   boss: PgBoss;
   helper: Helper;
-  /** With phase 5: the supplier sandbox (in the helper thread) and what the worker was given for it. */
+  /** With phase 5 or 6: the supplier sandbox (in the helper thread) and what the worker was given for it. */
   supplier: SupplierSide | undefined;
   worker: WorkerProcess;
   catalogue: Catalogue;
@@ -53,6 +53,8 @@ export interface Stack {
   cpu(): CpuSnapshot | undefined;
   /** reply.elapsedTime of every POST /webhooks/stripe since the last take(). */
   webhookTimes: { take(): number[] };
+  /** The same for POST /webhooks/supplier. */
+  supplierWebhookTimes: { take(): number[] };
   close(): Promise<void>;
 }
 
@@ -102,17 +104,19 @@ async function start(adminUrl: string, options: BenchOptions, benchLog: Logger, 
   await pool.query(`insert into users (name, password_hash) values ('bench', 'scrypt$unused')`);
 
   const webhookSecret = `whsec_bench_${randomBytes(16).toString('hex')}`;
-  // Phase 5's supplier sandbox, in the helper thread with the other sandboxes (its CPU time counted as theirs):
-  // parked (24 h delays: what it accepts stays pending, one order.accepted webhook each), webhooks one at a time.
-  const wantsSupplier = options.phases.has(5);
+  // Phases 5 and 6 share one supplier sandbox: it starts parked (24 h delays: what it accepts stays pending),
+  // and phase 6 sets its delays to zero for its own orders, then parks it again. Phase 5 was measured with
+  // the sandbox's webhooks one at a time; phase 6 sends five or six per order at once, so with phase 6 it
+  // delivers as many at once as the gateway.
+  const wantsSupplier = options.phases.has(5) || options.phases.has(6);
   const supplierSettings = wantsSupplier ? {
     apiToken: `supplier_bench_${randomBytes(16).toString('hex')}`,
     webhookSecret: `supplier_whsec_bench_${randomBytes(16).toString('hex')}`,
     delaysMs: { production: SUPPLIER_PARKED_DELAY_MS, shipping: SUPPLIER_PARKED_DELAY_MS, delivery: SUPPLIER_PARKED_DELAY_MS },
-    webhookConcurrency: 1,
+    webhookConcurrency: options.phases.has(6) ? options.webhookConcurrency : 1,
   } : undefined;
   note(`starting the gateway, mail${wantsSupplier ? ' and supplier' : ''} sandboxes (helper thread; ${options.webhookConcurrency} gateway webhook deliveries in flight` +
-    `${supplierSettings ? `, the supplier's one at a time; the supplier parked: production 24 h away, its orders stay pending` : ''})`);
+    `${supplierSettings ? `, ${supplierSettings.webhookConcurrency} supplier ones; the supplier parked: production 24 h away, its orders stay pending` : ''})`);
   const helper = await startHelper({ webhookSecret, webhookConcurrency: options.webhookConcurrency, supplier: supplierSettings });
   closers.push({ what: 'the sandboxes', close: () => helper.close() });
   const supplier: SupplierSide | undefined = supplierSettings && helper.supplierUrl
@@ -133,9 +137,11 @@ async function start(adminUrl: string, options: BenchOptions, benchLog: Logger, 
 
   const stripe = createStripeClient(config.stripe);
   const app = await build(config, { pool, db, log: appLog, boss, stripe });
-  let webhookTimes: number[] = [];
+  const stripeTimes = serverTimes();
+  const supplierTimes = serverTimes();
   app.addHook('onResponse', async (request, reply) => {
-    if (request.routeOptions.url === '/webhooks/stripe') webhookTimes.push(reply.elapsedTime);
+    if (request.routeOptions.url === '/webhooks/stripe') stripeTimes.push(reply.elapsedTime);
+    else if (request.routeOptions.url === '/webhooks/supplier') supplierTimes.push(reply.elapsedTime);
   });
   const appUrl = await app.listen({ host: '127.0.0.1', port: 0 });
   closers.push({ what: 'the app', close: () => app.close() });
@@ -159,13 +165,23 @@ async function start(adminUrl: string, options: BenchOptions, benchLog: Logger, 
     config, url, pool, db, app, appUrl, boss, helper, supplier, worker, catalogue, workerQueryCountsFile: queryCountsFile,
     cpu: () => cpuSnapshot(worker.pid, postgres),
     checkoutDeps: { db, stripe, config, log: appLog },
-    webhookTimes: {
-      take() {
-        const taken = webhookTimes;
-        webhookTimes = [];
-        return taken;
-      },
-    },
+    webhookTimes: stripeTimes,
+    supplierWebhookTimes: supplierTimes,
     close: closeAll,
+  };
+}
+
+/** Server times of one route, taken (and forgotten) by each phase. */
+function serverTimes() {
+  let times: number[] = [];
+  return {
+    push(ms: number) {
+      times.push(ms);
+    },
+    take() {
+      const taken = times;
+      times = [];
+      return taken;
+    },
   };
 }

@@ -17,7 +17,7 @@ async function counts(pool: pg.Pool, text: string, values: unknown[] = []): Prom
 }
 
 /** What the whole database must satisfy after any phase. */
-async function globalFindings(pool: pg.Pool, mailbox: Mailbox): Promise<{ lost: number; duplicated: number; findings: string[] }> {
+export async function globalFindings(pool: pg.Pool, mailbox: Mailbox): Promise<{ lost: number; duplicated: number; findings: string[] }> {
   const c = await counts(pool, `select
       (select count(*) from sales) as sales,
       (select coalesce(sum(i.quantity), 0) from order_items i join orders o on o.id = i.order_id where o.payment_state = 'paid') as units,

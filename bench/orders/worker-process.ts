@@ -3,8 +3,8 @@
  * of its own, configured by its environment alone (src/config.ts): the bench
  * database (DATABASE_URL, so it joins rather than starts a Postgres), the
  * gateway sandbox (STRIPE_API_BASE), the mail sandbox (SMTP_URL) and, with phase
- * 5, the supplier sandbox (SUPPLIER_API_URL, _TOKEN, _WEBHOOK_SECRET). Its logs
- * (stderr) go straight to the benchmark's log file, not through this process.
+ * 5 or 6, the supplier sandbox (SUPPLIER_API_URL, _TOKEN, _WEBHOOK_SECRET). Its
+ * logs (stderr) go straight to the benchmark's log file, not through this process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -22,7 +22,7 @@ export interface WorkerEnv {
   logLevel: string;
   /** With --count-queries: where the worker writes its statement counts when it exits. */
   queryCountsFile?: string;
-  /** With phase 5: the supplier sandbox (SUPPLIER_API_URL with /v1, its token, the webhook secret). */
+  /** With phase 5 or 6: the supplier sandbox (SUPPLIER_API_URL with /v1, its token, the webhook secret). */
   supplier?: { apiUrl: string; apiToken: string; webhookSecret: string };
 }
 

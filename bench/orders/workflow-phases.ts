@@ -3,8 +3,8 @@
  * and (2) as fast as possible: checkouts made first, then every session paid
  * with a bounded number of payments in flight. Each ends when every order's
  * invoice e-mail is in the mailbox (or after --drain-timeout), then its
- * figures are read back and checked. Phase 2's load and the settling after
- * the wait are exported (checkoutThenPay, settle) for another phase to share.
+ * figures are read back and checked. Phase 6 (delivery-phase.ts) pays its
+ * orders as phase 2 does and settles the same way (checkoutThenPay, settle).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cpuUsage, type CpuSnapshot, type CpuUsage } from './cpu.ts';
@@ -124,6 +124,7 @@ export async function checkoutThenPay(stack: Stack, options: BenchOptions, count
   const sampler = await sampleQueueDepth(stack.url, queues);
   await sleep(600); // a sample of the queues at rest first
   stack.webhookTimes.take();
+  stack.supplierWebhookTimes.take();
   const outcomes = signal.aborted ? [] : await stack.helper.pay({ sessionIds: placed.map((order) => order.sessionId), inFlight: options.inFlight });
   const problems: string[] = [];
   const paid: PaidOrder[] = [];
