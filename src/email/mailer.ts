@@ -1,4 +1,5 @@
 import nodemailer from 'nodemailer';
+import MailComposer from 'nodemailer/lib/mail-composer';
 
 export interface OutgoingAttachment {
   filename: string;
@@ -51,14 +52,21 @@ export function createMailer(smtpUrl: string, { from, maxConnections = 4 }: { fr
 
   return {
     async send(email) {
-      const info = await transport.sendMail({
+      // The whole message is built first and handed over as one buffer: streamed part by part, the
+      // MIME builder wrote its base64 lines to the socket one small write at a time (a PDF
+      // attachment: dozens of writes and TCP segments per message, each a system call).
+      const raw = await new MailComposer({
+        from,
         to: email.to,
         subject: email.subject,
         text: email.text,
         html: email.html,
         messageId: email.messageId,
         attachments: email.attachments.map(({ filename, contentType, content }) => ({ filename, contentType, content })),
-      });
+        disableFileAccess: true,
+        disableUrlAccess: true,
+      }).compile().build();
+      const info = await transport.sendMail({ envelope: { from, to: [email.to] }, raw });
       return { response: String(info.response) };
     },
     async close() {
