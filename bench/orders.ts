@@ -12,6 +12,7 @@ import { ConfigError, loadConfig } from '../src/config.ts';
 import { DatabaseUnavailableError, describeTarget } from '../src/db/connection-check.ts';
 import { openDatabase } from '../src/db/open-database.ts';
 import { createLogger } from '../src/logger.ts';
+import { BenchBusyError } from './orders/database.ts';
 import { type BenchOptions, DATABASE_NAME, DELIVERY_SPLIT_EVERY, TARGETS, UsageError } from './orders/model.ts';
 import { int, note } from './orders/progress.ts';
 import { startProfiler, type Profiler } from './orders/profile.ts';
@@ -92,7 +93,7 @@ Options:
 Exit code: 0 done; 1 an order was lost or duplicated (or another check
 failed, in phase 5 an order is at the supplier twice, in phase 6 an order not
 delivered or an e-mail missing or sent twice), or an error; 2 bad arguments;
-3 no database. Ctrl-C stops everything in order (a second one at once).
+3 no database (or another bench:orders run is using it). Ctrl-C stops everything in order (a second one at once).
 `;
 
 function parseOptions(argv: string[]): BenchOptions | 'help' {
@@ -255,7 +256,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`bench:orders: ${error.message} (see --help)\n`);
       return 2;
     }
-    if (error instanceof ConfigError || error instanceof DatabaseUnavailableError) {
+    if (error instanceof ConfigError || error instanceof DatabaseUnavailableError || error instanceof BenchBusyError) {
       process.stderr.write(`bench:orders: ${error.message}\n`);
       return 3;
     }

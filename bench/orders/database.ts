@@ -1,5 +1,5 @@
 /** The benchmark's own database: dropped, created, migrated, and given a small catalogue, every run. */
-import type pg from 'pg';
+import pg from 'pg';
 import { migrate } from '../../src/db/migrate.ts';
 import { urlWithDatabase } from '../../src/db/open-database.ts';
 import { withClient } from '../../src/db/one-off-client.ts';
@@ -11,6 +11,30 @@ export interface Catalogue {
   productIds: string[];
   customerIds: string[];
   referralCodes: string[];
+}
+
+/** Another run of the benchmark holds the server's benchmark database. */
+export class BenchBusyError extends Error {}
+
+/** pg_try_advisory_lock's key for "a bench:orders run owns tanktop_bench_orders" (any fixed number; this one spells tt-orders). */
+const RUN_LOCK_KEY = 7_474_000_111;
+
+/**
+ * Claims the benchmark database for this run: a session-level advisory lock
+ * on the server, held by a connection of its own until release() (or until
+ * the process dies, when the server drops it). A second run at once would
+ * drop the first one's database under it; it is refused with a sentence.
+ */
+export async function claimBenchDatabase(adminUrl: string): Promise<{ release(): Promise<void> }> {
+  const client = new pg.Client({ connectionString: adminUrl, application_name: 'tanktop-bench-orders-lock' });
+  client.on('error', () => {});
+  await client.connect();
+  const { rows } = await client.query<{ claimed: boolean }>('select pg_try_advisory_lock($1) as claimed', [RUN_LOCK_KEY]);
+  if (!rows[0]?.claimed) {
+    await client.end();
+    throw new BenchBusyError(`another bench:orders run is using ${DATABASE_NAME} on this server: wait for it to finish (two runs at once would drop each other's database)`);
+  }
+  return { release: () => client.end() };
 }
 
 /** Drops and creates the database (a run's leftovers go first, with their connections), then migrates it. */

@@ -27,7 +27,7 @@ import { createStripeClient } from '../../src/orders/stripe-client.ts';
 import { gatewaySandboxClient } from '../../src/sandboxes/gateway/gateway-sandbox.client.ts';
 import { supplierSandboxClient } from '../../src/sandboxes/supplier/supplier-sandbox.client.ts';
 import { cpuSnapshot, postgresScope, type CpuSnapshot } from './cpu.ts';
-import { loadCatalogue, recreateDatabase, type Catalogue } from './database.ts';
+import { claimBenchDatabase, loadCatalogue, recreateDatabase, type Catalogue } from './database.ts';
 import { startHelper, type Helper } from './helper.ts';
 import { DATABASE_NAME, SUPPLIER_PARKED_DELAY_MS, type BenchOptions } from './model.ts';
 import { note } from './progress.ts';
@@ -85,6 +85,8 @@ export async function startStack(adminUrl: string, options: BenchOptions, benchL
 }
 
 async function start(adminUrl: string, options: BenchOptions, benchLog: Logger, closers: Closer[], closeAll: () => Promise<void>): Promise<Stack> {
+  const claim = await claimBenchDatabase(adminUrl);
+  closers.push({ what: 'the claim on the benchmark database', close: () => claim.release() });
   note(`re-creating and migrating the database tanktop_bench_orders`);
   const url = await recreateDatabase(adminUrl, benchLog);
 
