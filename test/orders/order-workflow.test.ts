@@ -103,7 +103,9 @@ t.test('events out of order converge: a decline that arrives after the payment c
   await waitFor('the late decline processed', async () => await countRows(w, `select from webhook_events where processed_at is not null`) === 3);
   const { rows: processed } = await w.pool.query(`select type, outcome from webhook_events order by id`);
   t.same(processed.map((e) => e.type), ['checkout.session.completed', 'payment_intent.succeeded', 'payment_intent.payment_failed']);
-  t.same(processed.map((e) => e.outcome), ['paid', 'duplicate', 'no_change'], 'the late decline is refused by the state machine');
+  // The payment's two events race each other to the worker: one pays, the other finds the payment.
+  t.same(processed.slice(0, 2).map((e) => e.outcome).sort(), ['duplicate', 'paid'], 'one payment, reported twice');
+  t.equal(processed[2].outcome, 'no_change', 'the late decline is refused by the state machine');
   const { rows: [order] } = await w.pool.query(`select payment_state from orders where id = $1`, [orderId]);
   t.equal(order.payment_state, 'paid');
   t.equal(await countRows(w, `select from sales`), 1);
