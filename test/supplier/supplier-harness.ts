@@ -70,7 +70,7 @@ export interface SupplierFlow extends TestDatabase {
   waitForFulfilment(orderId: string, state: string, timeoutMs?: number): Promise<void>;
   waitForPayment(orderId: string, state: string, timeoutMs?: number): Promise<void>;
   alerts(): Promise<AlertRow[]>;
-  /** Every supplier webhook stored for the order processed. */
+  /** No supplier webhook for the order in flight, and every one delivered stored and processed. */
   eventsSettled(number: string): Promise<boolean>;
 }
 
@@ -201,9 +201,16 @@ export async function supplierFlow(t: Test, options: FlowOptions = {}): Promise<
       return rows;
     },
     async eventsSettled(number) {
-      const { rows } = await database.pool.query<{ waiting: string }>(
-        `select count(*) filter (where processed_at is null) as waiting from webhook_events where provider = 'supplier' and payload -> 'data' -> 'order' ->> 'external_id' = $1`, [number]);
-      return rows[0]!.waiting === '0';
+      // Nothing still on its way from the supplier (a webhook in flight is not stored yet), and every
+      // webhook it delivered stored and processed: "none waiting" alone holds before the first arrives.
+      const sent = (await supplier.events()).filter((event) => event.externalId === number);
+      if (sent.some((event) => event.outcome === 'pending')) return false;
+      const delivered = sent.filter((event) => event.outcome === 'delivered').map((event) => event.id);
+      const { rows } = await database.pool.query<{ waiting: string; processed: string }>(
+        `select count(*) filter (where processed_at is null) as waiting,
+                count(distinct event_id) filter (where processed_at is not null and event_id = any($2::text[])) as processed
+         from webhook_events where provider = 'supplier' and payload -> 'data' -> 'order' ->> 'external_id' = $1`, [number, delivered]);
+      return rows[0]!.waiting === '0' && Number(rows[0]!.processed) === new Set(delivered).size;
     },
   };
   if (options.workers ?? true) await flow.startWorkers();
