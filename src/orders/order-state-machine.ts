@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../db/schema.ts';
 import { FULFILMENT, PAYMENT, type DimensionSpec, type FulfilmentState, type PaymentState } from './order-states.ts';
@@ -18,6 +18,12 @@ export interface TransitionRequest<S extends string> {
   source?: string | null;
   /** Only from these states (a subset of the allowed ones); default: every allowed one. */
   from?: readonly S[];
+  /**
+   * More assignments for the same update, made only if the transition is
+   * (`paid_at = now()` on the way to paid): one write of the row, not two.
+   * A fixed-shape fragment: the statement is prepared by its text.
+   */
+  alsoSet?: RawBuilder<unknown>;
 }
 
 /**
@@ -40,7 +46,7 @@ async function transition<S extends string>(
     with locked as (
       select id, ${column} as from_state from orders where id = ${request.orderId} for update
     ), changed as (
-      update orders as o set ${column} = ${request.to}
+      update orders as o set ${column} = ${request.to}${request.alsoSet ? sql`, ${request.alsoSet}` : sql``}
       from locked
       where o.id = locked.id and locked.from_state = any(${sql.val(allowed)}::text[])
       returning o.id, locked.from_state

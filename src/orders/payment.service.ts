@@ -55,17 +55,15 @@ export async function applyPaymentSuccess(trx: Trx, deps: PaymentDeps, payment: 
   const order = await trx.selectFrom('orders').select(['id', 'number', 'payment_state', 'total', 'currency', 'payment_intent_id'])
     .where('id', '=', payment.orderId).forUpdate().modifyEnd(prepared).executeTakeFirst();
   if (!order) return 'unknown_order';
-  const known = await trx.selectFrom('payments').select('id')
-    .where('provider', '=', 'stripe').where('provider_payment_id', '=', payment.providerPaymentId).modifyEnd(prepared).executeTakeFirst();
-  if (known) return 'duplicate';
-
   const currency = payment.currency.toLowerCase();
   const amount = fromMinorUnits(payment.amountMinor);
   const mismatch = BigInt(payment.amountMinor) !== toMinorUnits(order.total) || currency !== order.currency;
   const late = order.payment_state === 'expired' || order.payment_state === 'cancelled';
   const alreadyPaid = order.payment_state === 'paid' || order.payment_state === 'refund_pending' || order.payment_state === 'refunded';
 
-  await trx.insertInto('payments').values({
+  // The same money reported twice (two events, an event and the reconcile job) is one payment: the
+  // second report finds the first one's row (the order's lock orders them) and changes nothing.
+  const recorded = await trx.insertInto('payments').values({
     order_id: order.id,
     provider: 'stripe',
     provider_payment_id: payment.providerPaymentId,
@@ -73,10 +71,12 @@ export async function applyPaymentSuccess(trx: Trx, deps: PaymentDeps, payment: 
     currency,
     status: late && !mismatch ? 'refund_pending' : 'succeeded',
     raw: JSON.stringify(payment.raw ?? null),
-  }).modifyEnd(prepared).execute();
+  }).onConflict((conflict) => conflict.columns(['provider', 'provider_payment_id']).doNothing())
+    .returning('id').modifyEnd(prepared).executeTakeFirst();
+  if (!recorded) return 'duplicate';
   const newIntent = payment.paymentIntentId && !order.payment_intent_id ? payment.paymentIntentId : null;
   const paid = !alreadyPaid && !mismatch && !late;
-  // On the way to paid, the intent is stored with paid_at below: one update of the row, not two.
+  // On the way to paid, the intent is stored with the transition below: one update of the row, not two.
   if (newIntent && !paid) {
     await trx.updateTable('orders').set({ payment_intent_id: newIntent }).where('id', '=', order.id).modifyEnd(prepared).execute();
   }
@@ -101,10 +101,11 @@ export async function applyPaymentSuccess(trx: Trx, deps: PaymentDeps, payment: 
     return 'refund_scheduled';
   }
 
-  const moved = await transitionPayment(trx, { orderId: order.id, to: 'paid', reason: 'payment succeeded', source: payment.source }, deps.log);
+  const moved = await transitionPayment(trx, {
+    orderId: order.id, to: 'paid', reason: 'payment succeeded', source: payment.source,
+    alsoSet: sql`paid_at = now(), payment_intent_id = coalesce(payment_intent_id, ${newIntent})`,
+  }, deps.log);
   if (!moved) throw new Error(`order ${order.id} could not be marked paid from ${order.payment_state}`);
-  await trx.updateTable('orders').set({ paid_at: sql`now()`, ...(newIntent ? { payment_intent_id: newIntent } : {}) })
-    .where('id', '=', order.id).modifyEnd(prepared).execute();
   await recordSales(trx, order.id);
   // The supplier gets the order from a job committed with the payment (src/supplier/).
   await enqueueSupplierSubmission(trx, deps.boss, order);
