@@ -40,7 +40,7 @@ const statementNames = new Map<string, string>();
 export const MAX_PREPARED_TEXTS = 500;
 
 /** The prepared statement's name for a text (the same text, the same name), or undefined past the cap. */
-export function statementName(text: string): string | undefined {
+function statementName(text: string): string | undefined {
   let name = statementNames.get(text);
   if (name === undefined) {
     if (statementNames.size >= MAX_PREPARED_TEXTS) return undefined;
@@ -49,6 +49,16 @@ export function statementName(text: string): string | undefined {
     statementNames.set(text, name);
   }
   return name;
+}
+
+/**
+ * The query as a named prepared statement, for pg's client.query: this
+ * pool's marked queries and pg-boss's statements (src/jobs/preparing-boss-client.ts)
+ * alike. Undefined past the cap: run it unnamed.
+ */
+export function asPreparedStatement(text: string, values: unknown[] | undefined): pg.QueryConfig | undefined {
+  const name = statementName(text);
+  return name === undefined ? undefined : { name, text, values };
 }
 
 function preparingPool(pool: pg.Pool): PostgresPool {
@@ -67,10 +77,8 @@ function preparingPool(pool: pg.Pool): PostgresPool {
 
 function preparingClient(client: pg.PoolClient): PostgresPoolClient {
   const query = (text: unknown, values?: unknown[]) => {
-    if (typeof text === 'string' && (text.startsWith(PREPARED) || text.endsWith(PREPARED))) {
-      const name = statementName(text);
-      if (name !== undefined) return client.query({ name, text, values });
-    }
+    const named = typeof text === 'string' && (text.startsWith(PREPARED) || text.endsWith(PREPARED)) ? asPreparedStatement(text, values) : undefined;
+    if (named) return client.query(named);
     return client.query(text as string, values);
   };
   return new Proxy(client, {

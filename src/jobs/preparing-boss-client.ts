@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { statementName } from '../db/kysely.ts';
+import { asPreparedStatement } from '../db/kysely.ts';
 
 /** A single data statement: the only kind worth preparing (and a prepared statement holds one command). */
 const SINGLE_DATA_STATEMENT = /^\s*(with|select|insert|update|delete)\b[^;]*;?\s*$/i;
@@ -20,16 +20,13 @@ const SINGLE_DATA_STATEMENT = /^\s*(with|select|insert|update|delete)\b[^;]*;?\s
  */
 export class PreparingBossClient extends pg.Client {
   override query(...args: unknown[]): never {
+    // (text), (text, values), (text, callback) or (text, values, callback): pg-pool's pool.query passes a callback.
     const [text, second, third] = args;
-    if (typeof text === 'string' && SINGLE_DATA_STATEMENT.test(text)) {
-      // (text), (text, values), (text, callback) or (text, values, callback): pg-pool's pool.query passes a callback.
-      const values = Array.isArray(second) ? second : [];
-      const callback = typeof second === 'function' ? second : third;
-      const name = statementName(text);
-      if (name !== undefined && (second === undefined || Array.isArray(second) || typeof second === 'function')) {
-        const query = { name, text, values };
-        return (typeof callback === 'function' ? super.query(query, callback as () => void) : super.query(query)) as never;
-      }
+    const values = typeof second === 'function' ? undefined : second;
+    const callback = typeof second === 'function' ? second : third;
+    if (typeof text === 'string' && (values === undefined || Array.isArray(values)) && SINGLE_DATA_STATEMENT.test(text)) {
+      const named = asPreparedStatement(text, values ?? []);
+      if (named) return (typeof callback === 'function' ? super.query(named, callback as () => void) : super.query(named)) as never;
     }
     return (super.query as (...rest: unknown[]) => unknown)(...args) as never;
   }
