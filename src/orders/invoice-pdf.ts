@@ -1,6 +1,6 @@
-import PDFDocument from 'pdfkit';
 import type { InvoiceSnapshot } from './invoices.repository.ts';
 import { formatAmount } from './money.ts';
+import { documentWithSharedFonts } from './pdf-standard-fonts.ts';
 
 const regions = new Intl.DisplayNames(['en'], { type: 'region' });
 const MARGIN = 56;
@@ -12,13 +12,25 @@ const MARGIN = 56;
  * scripts, € and accented letters.
  */
 export function renderInvoicePdf(snapshot: InvoiceSnapshot): Promise<Buffer> {
-  const title = snapshot.kind === 'invoice' ? 'Invoice' : 'Credit note';
-  const doc = new PDFDocument({
+  return drawInvoice(documentWithSharedFonts(invoiceDocumentOptions(snapshot), ['Helvetica', 'Helvetica-Bold']), snapshot);
+}
+
+/** The document's settings; its dates are the invoice's, so two renderings of a snapshot are the same bytes. */
+export function invoiceDocumentOptions(snapshot: InvoiceSnapshot): PDFKit.PDFDocumentOptions {
+  return {
     size: 'A4',
     margin: MARGIN,
-    // The document's dates are the invoice's, so two renderings differ as little as possible.
-    info: { Title: `${title} ${snapshot.number}`, Author: snapshot.seller.name, CreationDate: new Date(snapshot.issuedAt) },
-  });
+    info: { Title: `${titleOf(snapshot)} ${snapshot.number}`, Author: snapshot.seller.name, CreationDate: new Date(snapshot.issuedAt) },
+  };
+}
+
+function titleOf(snapshot: InvoiceSnapshot): string {
+  return snapshot.kind === 'invoice' ? 'Invoice' : 'Credit note';
+}
+
+/** Draws the snapshot on a new document (in Helvetica and Helvetica-Bold) and ends it; resolves to its bytes. */
+export function drawInvoice(doc: PDFKit.PDFDocument, snapshot: InvoiceSnapshot): Promise<Buffer> {
+  const title = titleOf(snapshot);
   const chunks: Buffer[] = [];
   const done = new Promise<Buffer>((resolve, reject) => {
     doc.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -1,5 +1,6 @@
+import PDFDocument from 'pdfkit';
 import t from 'tap';
-import { renderInvoicePdf } from '../../src/orders/invoice-pdf.ts';
+import { drawInvoice, invoiceDocumentOptions, renderInvoicePdf } from '../../src/orders/invoice-pdf.ts';
 import type { InvoiceSnapshot } from '../../src/orders/invoices.repository.ts';
 
 const invoice: InvoiceSnapshot = {
@@ -31,4 +32,16 @@ t.test('a credit note renders, with or without an invoice to credit', async (t) 
 t.test('rendering the same snapshot twice gives documents of the same size', async (t) => {
   const [a, b] = await Promise.all([renderInvoicePdf(invoice), renderInvoicePdf(invoice)]);
   t.equal(a.length, b.length);
+});
+
+t.test('fonts shared between documents draw the same bytes as the fonts pdfkit opens for each document itself', async (t) => {
+  const creditNote: InvoiceSnapshot = { ...invoice, kind: 'credit_note', number: 'CN-2026-000001', credits: { invoiceId: '1', number: 'INV-2026-000042' }, reason: 'refunded' };
+  for (const snapshot of [invoice, creditNote]) {
+    const plain = await drawInvoice(new PDFDocument(invoiceDocumentOptions(snapshot)), snapshot);
+    t.match(plain.toString('latin1'), /\/BaseFont \/Helvetica-Bold/, 'the reference document uses both fonts');
+    // One after another and several at once: no document may write into another's font objects.
+    const sequential = [await renderInvoicePdf(snapshot), await renderInvoicePdf(snapshot)];
+    const concurrent = await Promise.all([1, 2, 3].map(() => renderInvoicePdf(snapshot)));
+    for (const [i, pdf] of [...sequential, ...concurrent].entries()) t.ok(pdf.equals(plain), `${snapshot.kind}, rendering ${i + 1}: same bytes`);
+  }
 });
