@@ -13,7 +13,7 @@ import { DatabaseUnavailableError, describeTarget } from '../src/db/connection-c
 import { openDatabase } from '../src/db/open-database.ts';
 import { createLogger } from '../src/logger.ts';
 import { BenchBusyError } from './orders/database.ts';
-import { type BenchOptions, DATABASE_NAME, DELIVERY_SPLIT_EVERY, TARGETS, UsageError } from './orders/model.ts';
+import { type BenchOptions, DATABASE_NAME, DELIVERY_SPLIT_EVERY, TARGETS, UsageError, WARM_UP_ORDERS } from './orders/model.ts';
 import { int, note } from './orders/progress.ts';
 import { startProfiler, type Profiler } from './orders/profile.ts';
 import { enableQueryTally } from './orders/query-tally.ts';
@@ -22,7 +22,7 @@ import { startStack, type Stack } from './orders/stack.ts';
 import { webhookPhase } from './orders/webhook-phase.ts';
 import { backlogPhase } from './orders/backlog-phase.ts';
 import { deliveryPhase } from './orders/delivery-phase.ts';
-import { asFastAsPossiblePhase, fixedRatePhase } from './orders/workflow-phases.ts';
+import { asFastAsPossiblePhase, fixedRatePhase, warmUpPhase } from './orders/workflow-phases.ts';
 
 const USAGE = `Usage: npm run bench:orders -- [options]
 
@@ -78,6 +78,9 @@ Options:
   --webhook-seconds S      length of phase 4 (default 15)
   --webhook-concurrency C  webhook deliveries the gateway sandbox (and with phase 6 the supplier sandbox) has in flight (default 64)
   --backlog N              paid orders in phase 5's supplier backlog (default 10000)
+  --warm-up N              orders through the whole flow before the measured phases, then ANALYZE, as
+                           autovacuum does on a running shop (default 200; 0: measure a fresh database,
+                           whose statistics say its job table is empty); not with phase 5 alone
   --drain-timeout S        how long a phase may wait for its last e-mails after its last payment (default 120;
                            phase 5 waits 5 times as long for its backlog, or gives up when nothing moves for 60 s)
   --log-level L            log level of the app and the worker (default info, as in production)
@@ -105,7 +108,7 @@ function parseOptions(argv: string[]): BenchOptions | 'help' {
         phases: { type: 'string' }, orders: { type: 'string' }, delivered: { type: 'string' }, backlog: { type: 'string' }, rate: { type: 'string' }, 'in-flight': { type: 'string' },
         'webhook-rate': { type: 'string' }, 'webhook-seconds': { type: 'string' }, 'webhook-concurrency': { type: 'string' },
         'drain-timeout': { type: 'string' }, 'log-level': { type: 'string' }, 'log-file': { type: 'string' },
-        'cpu-prof': { type: 'string' }, 'count-queries': { type: 'boolean' }, 'webhooks-alone': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        'warm-up': { type: 'string' }, 'cpu-prof': { type: 'string' }, 'count-queries': { type: 'boolean' }, 'webhooks-alone': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (error) {
@@ -128,6 +131,7 @@ function parseOptions(argv: string[]): BenchOptions | 'help' {
     webhookRate: numberFlag('--webhook-rate', v['webhook-rate'], 200, (x) => x > 0 && x <= 10_000, 'a rate above 0 and at most 10000'),
     webhookSeconds: numberFlag('--webhook-seconds', v['webhook-seconds'], 15, (x) => x > 0 && x <= 3_600, 'a number of seconds above 0 and at most 3600'),
     webhookConcurrency: numberFlag('--webhook-concurrency', v['webhook-concurrency'], 64, (x) => whole(x) && x >= 1 && x <= 1_000, 'a whole number from 1 to 1000'),
+    warmUp: numberFlag('--warm-up', v['warm-up'], WARM_UP_ORDERS, (x) => whole(x) && x >= 0 && x <= 100_000, 'a whole number from 0 to 100000'),
     backlog: numberFlag('--backlog', v.backlog, 10_000, (x) => whole(x) && x >= 1 && x <= 1_000_000, 'a whole number from 1 to 1000000'),
     drainTimeoutSeconds: numberFlag('--drain-timeout', v['drain-timeout'], 120, (x) => x > 0 && x <= 86_400, 'a number of seconds above 0'),
     logLevel,
@@ -199,7 +203,7 @@ async function runBenchmark(options: BenchOptions): Promise<number> {
     await database.close();
   }
   printReport(report);
-  const verified = [report.fixed, report.afap, report.webhooks, report.delivery].every((phase) => phase?.verification.ok ?? true);
+  const verified = [report.warmUp, report.fixed, report.afap, report.webhooks, report.delivery].every((phase) => phase?.verification.ok ?? true);
   // Phase 5 fails the run for an order at the supplier twice; supplier_failed orders (possible at 20% 5xx) are reported, not fatal.
   const backlogOk = !report.backlog || report.backlog.duplicated === 0;
   return verified && backlogOk && !stopping.signal.aborted ? 0 : 1;
@@ -215,11 +219,16 @@ async function runPhases(stack: Stack, options: BenchOptions, adminUrl: string, 
     header: `PostgreSQL ${rows[0]!.server_version} at ${describeTarget(adminUrl)}${external ? '' : ' (embedded)'}, ${os.availableParallelism()} cores, Node ${process.version}; phases ${phases}; ` +
       (options.phases.has(1) || options.phases.has(2) ? `${int(options.orders)} orders (${int(fixedCount)} at ${options.rate}/s, ${int(options.orders - fixedCount)} as fast as possible with ${options.inFlight} payments in flight); ` : '') +
       (options.phases.has(6) ? `to delivery: ${int(options.delivered)} orders with ${options.inFlight} payments in flight, supplier sandbox delays 0, every ${DELIVERY_SPLIT_EVERY}th order in two packages; ` : '') +
+      (options.warmUp > 0 && [1, 2, 4, 6].some((phase) => options.phases.has(phase)) ? `warm-up: ${int(options.warmUp)} orders, then ANALYZE; ` : 'no warm-up (statistics of an empty database); ') +
       `gateway sandbox: ${options.webhookConcurrency} webhook deliveries in flight; worker: node src/worker.ts as shipped; ` +
       `${options.phases.has(5) ? `supplier backlog: ${int(options.backlog)} paid orders; ` : ''}` +
       `${options.phases.has(5) || options.phases.has(6) ? `supplier sandbox in the helper thread, ${options.phases.has(6) ? options.webhookConcurrency : 1} webhook deliveries in flight; ` : ''}logs at ${options.logLevel} in ${options.logFile}${options.countQueries ? '; statements counted (--count-queries: a little slower)' : ''}.`,
   };
   note(`app at ${stack.appUrl}, gateway sandbox at ${stack.helper.gatewayUrl}, mailbox at ${stack.helper.mailUrl}, worker pid ${stack.worker.pid}; logs in ${options.logFile}`);
+  if (options.warmUp > 0 && [1, 2, 4, 6].some((phase) => options.phases.has(phase)) && !stopping.signal.aborted) {
+    report.warmUp = await warmUpPhase(stack, options, options.warmUp, stopping.signal);
+    if (report.warmUp) note(verificationLine(report.warmUp.verification));
+  }
   if (options.phases.has(1) && !stopping.signal.aborted) report.fixed = await fixedRatePhase(stack, options, fixedCount, stopping.signal);
   if (report.fixed) note(verificationLine(report.fixed.verification));
   if (report.fixed?.timedOut && options.phases.has(2)) {

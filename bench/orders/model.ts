@@ -31,6 +31,8 @@ export const SAMPLE_INTERVAL_MS = 500;
 
 /** Checkouts created at once before the as-fast-as-possible phase (the web pool has 10 connections). */
 export const CHECKOUT_CONCURRENCY = 8;
+/** Orders of the warm-up before the measured phases (--warm-up). */
+export const WARM_UP_ORDERS = 200;
 /** Orders started by the fixed-rate phase but not finished checking out and paying: past this the pacer waits. */
 export const MAX_OPEN_ORDERS = 500;
 
@@ -49,6 +51,8 @@ export interface BenchOptions {
   webhookSeconds: number;
   /** The gateway sandbox's webhook deliveries in flight. */
   webhookConcurrency: number;
+  /** Orders through the flow before the measured phases, then ANALYZE (0: none). */
+  warmUp: number;
   /** Phase 5: paid orders in the supplier backlog. */
   backlog: number;
   /** Phase 6: orders paid as fast as possible and followed to delivery. */

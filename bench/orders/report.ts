@@ -3,7 +3,7 @@ import { COMPONENTS, type CpuUsage } from './cpu.ts';
 import { SUPPLIER_FAIL_RATE as SUPPLIER_FAIL_RATE_LABEL, TARGETS, type QueueSample, type Verification } from './model.ts';
 import { sparkline } from './queue-depth.ts';
 import { distribution, ms, pair, perSecond } from './stats.ts';
-import type { PhaseOutput } from './workflow-phases.ts';
+import type { PhaseOutput, WarmUpOutput } from './workflow-phases.ts';
 import type { WebhookPhaseOutput } from './webhook-phase.ts';
 import type { BacklogPhaseOutput } from './backlog-phase.ts';
 import type { DeliveryPhaseOutput } from './delivery-phase.ts';
@@ -13,6 +13,8 @@ export interface Report {
   header: string;
   /** Said below the header: phases skipped, the machine's load. */
   notes: string[];
+  /** The warm-up: how many orders, and the check of them (it reports nothing else). */
+  warmUp?: WarmUpOutput;
   fixed?: PhaseOutput;
   afap?: PhaseOutput;
   webhooks?: WebhookPhaseOutput;
@@ -160,7 +162,8 @@ function cpuTable(cpus: { title: string; unit: string; count: number; cpu: CpuUs
 /** With --count-queries: statements per order, the web side's by phase and the worker's over the run. */
 function queryTable(report: Report): string[] {
   const workflow = [report.fixed, report.afap].filter((phase): phase is PhaseOutput => phase !== undefined);
-  const orders = workflow.reduce((sum, phase) => sum + phase.result.orders, 0) + (report.delivery?.result.orders ?? 0);
+  const warmUpOrders = report.warmUp?.orders ?? 0;
+  const orders = workflow.reduce((sum, phase) => sum + phase.result.orders, 0) + (report.delivery?.result.orders ?? 0) + warmUpOrders;
   const lines: string[] = [];
   const table = (title: string, counts: Record<string, number>, per: number, unit: string) => {
     const entries = Object.entries(counts).sort((a, b) => b[1] - a[1]);
@@ -173,7 +176,7 @@ function queryTable(report: Report): string[] {
   for (const phase of workflow) if (phase.webQueries) table(`Web side, ${phase.result.title}`, phase.webQueries, phase.result.orders, 'order');
   if (report.delivery?.webQueries) table(`Web side, ${report.delivery.result.title}`, report.delivery.webQueries, report.delivery.result.orders, 'order');
   if (report.workerQueries && orders > 0) {
-    const extra = report.webhooks ? ` (phase 4 included: its ${report.webhooks.result.requests.toLocaleString('en')} events are counted too)` : '';
+    const extra = (warmUpOrders ? ` (the warm-up's ${warmUpOrders.toLocaleString('en')} included)` : '') + (report.webhooks ? ` (phase 4 included: its ${report.webhooks.result.requests.toLocaleString('en')} events are counted too)` : '');
     table(`Worker, whole run ÷ ${orders.toLocaleString('en')} orders${extra}`, report.workerQueries, orders, 'order');
   }
   return lines;
