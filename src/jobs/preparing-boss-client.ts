@@ -17,6 +17,15 @@ const SINGLE_DATA_STATEMENT = /^\s*(with|select|insert|update|delete)\b[^;]*;?\s
  * set; texts past the process's cap (MAX_PREPARED_TEXTS) run unnamed.
  *
  * DDL, LISTEN, BEGIN and multi-statement texts run as before.
+ *
+ * A prepared plan lasts until Postgres invalidates it, which ANALYZE of the
+ * table does. A worker that starts on a new database plans the fetch while
+ * the job table is nearly empty, and may join the fetched batch back to the
+ * table by scanning every job of the queue: 1.6 ms of Postgres time per order
+ * with a thousand queued (bench:orders --warm-up 0), until autovacuum first
+ * analyses the table, about a minute into a busy shop's life. Planned on
+ * every call instead, the fetch costs 0.6 ms per order always; prepared,
+ * once analysed, 0.3 ms. So it stays prepared.
  */
 export class PreparingBossClient extends pg.Client {
   override query(...args: unknown[]): never {
