@@ -53,12 +53,25 @@ type Trx = Transaction<Database>;
  */
 export async function createCheckout(deps: CheckoutDeps, request: CheckoutRequest): Promise<CheckoutResult> {
   const valid = validateCheckout(request);
-  const order = await placeOrder(deps, valid);
-  deps.log.info({ orderId: order.id, number: order.number, total: order.total }, 'order placed');
-  return openCheckoutSession(deps, order.id);
+  const { attempt, items } = await placeOrder(deps, valid);
+  deps.log.info({ orderId: attempt.id, number: attempt.number, total: attempt.total }, 'order placed');
+  return createSession(deps, attempt, items);
 }
 
-interface PlacedOrder { id: string; number: string; total: string }
+/** What a checkout session is made from: the order as its payment attempt left it. */
+interface PaymentAttempt {
+  id: string;
+  number: string;
+  total: string;
+  currency: string;
+  customer_email: string;
+  payment_attempts: number;
+  expires_at: Date;
+}
+
+interface SessionItem { name: string; quantity: number; unit_price: string }
+
+interface PlacedOrder { attempt: PaymentAttempt; items: SessionItem[] }
 
 async function placeOrder(deps: CheckoutDeps, valid: ValidCheckout): Promise<PlacedOrder> {
   // A random order number can collide (one in a trillion): then try another.
@@ -103,12 +116,16 @@ async function insertOrder(trx: Trx, deps: CheckoutDeps, valid: ValidCheckout, n
     city: address.city,
     country: address.country,
     expires_at: sql<Date>`now() + make_interval(mins => ${deps.config.orders.checkoutTtlMinutes})`,
-  }).returning(['id', 'number', 'total']).modifyEnd(prepared).executeTakeFirstOrThrow();
-  await trx.insertInto('order_items').values(lines.map((line) => ({
+    // The first payment attempt is counted as the order is placed: its session needs no second
+    // write of the row before the gateway is called (retryPayment counts the later ones).
+    payment_attempts: 1,
+  }).returning(['id', 'number', 'total', 'currency', 'customer_email', 'payment_attempts', 'expires_at']).modifyEnd(prepared).executeTakeFirstOrThrow();
+  const items = lines.map((line) => ({
     order_id: order.id, product_id: line.productId, quantity: line.quantity, unit_price: line.product.price, name: line.product.name,
-  }))).execute();
+  }));
+  await trx.insertInto('order_items').values(items).execute();
   await recordCreated(trx, order.id, 'checkout');
-  return order;
+  return { attempt: order, items: items.map(({ name, quantity, unit_price }) => ({ name, quantity, unit_price })) };
 }
 
 async function findOrCreateCustomer(trx: Trx, valid: ValidCheckout): Promise<{ id: string; name: string; email: string }> {
@@ -194,22 +211,27 @@ export async function retryPayment(deps: CheckoutDeps, orderId: string): Promise
   return openCheckoutSession(deps, orderId);
 }
 
+/** Counts the order's next payment attempt (it must be waiting for a payment, with no session), then opens its session. */
+async function openCheckoutSession(deps: CheckoutDeps, orderId: string): Promise<CheckoutResult> {
+  const order = await deps.db.updateTable('orders').set((eb) => ({ payment_attempts: eb('payment_attempts', '+', 1) }))
+    .where('id', '=', orderId).where('payment_state', '=', 'pending_payment').where('checkout_session_id', 'is', null)
+    .returning(['id', 'number', 'total', 'currency', 'customer_email', 'payment_attempts', 'expires_at'])
+    .modifyEnd(prepared)
+    .executeTakeFirst();
+  if (!order) throw new HttpError(409, 'order_not_payable', 'This order is not waiting for a payment.');
+  const items = await deps.db.selectFrom('order_items').select(['name', 'quantity', 'unit_price']).where('order_id', '=', orderId).orderBy('id').modifyEnd(prepared).execute();
+  return createSession(deps, order, items);
+}
+
 /**
- * Creates the checkout session of the order's next attempt and stores it.
+ * Creates the checkout session of a counted payment attempt and stores it.
  * The idempotency key is the order and attempt: a retried request (the SDK's,
  * or ours after a crash) gets the same session back instead of a second one.
  * If the gateway cannot be reached, the order becomes payment_failed, from
  * where retryPayment starts a new attempt.
  */
-async function openCheckoutSession(deps: CheckoutDeps, orderId: string): Promise<CheckoutResult> {
-  const order = await deps.db.updateTable('orders').set((eb) => ({ payment_attempts: eb('payment_attempts', '+', 1) }))
-    .where('id', '=', orderId).where('payment_state', '=', 'pending_payment').where('checkout_session_id', 'is', null)
-    .returning(['id', 'number', 'currency', 'customer_email', 'payment_attempts', 'expires_at'])
-    .modifyEnd(prepared)
-    .executeTakeFirst();
-  if (!order) throw new HttpError(409, 'order_not_payable', 'This order is not waiting for a payment.');
-  const items = await deps.db.selectFrom('order_items').select(['name', 'quantity', 'unit_price']).where('order_id', '=', orderId).orderBy('id').modifyEnd(prepared).execute();
-
+async function createSession(deps: CheckoutDeps, order: PaymentAttempt, items: readonly SessionItem[]): Promise<CheckoutResult> {
+  const orderId = order.id;
   let session: Stripe.Checkout.Session;
   try {
     session = await deps.stripe.checkout.sessions.create({
