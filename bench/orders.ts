@@ -214,18 +214,19 @@ async function runPhases(stack: Stack, options: BenchOptions, adminUrl: string, 
   const fixedCount = Math.ceil(options.orders / 2);
   const loadAtStart = os.loadavg()[0]!;
   const phases = [1, 2, 4, 6, 5].filter((phase) => options.phases.has(phase)).join(', ');
+  const warmsUp = options.warmUp > 0 && [1, 2, 4, 6].some((phase) => options.phases.has(phase));
   const report: Report = {
     notes: [],
     header: `PostgreSQL ${rows[0]!.server_version} at ${describeTarget(adminUrl)}${external ? '' : ' (embedded)'}, ${os.availableParallelism()} cores, Node ${process.version}; phases ${phases}; ` +
       (options.phases.has(1) || options.phases.has(2) ? `${int(options.orders)} orders (${int(fixedCount)} at ${options.rate}/s, ${int(options.orders - fixedCount)} as fast as possible with ${options.inFlight} payments in flight); ` : '') +
       (options.phases.has(6) ? `to delivery: ${int(options.delivered)} orders with ${options.inFlight} payments in flight, supplier sandbox delays 0, every ${DELIVERY_SPLIT_EVERY}th order in two packages; ` : '') +
-      (options.warmUp > 0 && [1, 2, 4, 6].some((phase) => options.phases.has(phase)) ? `warm-up: ${int(options.warmUp)} orders, then ANALYZE; ` : 'no warm-up (statistics of an empty database); ') +
+      (warmsUp ? `warm-up: ${int(options.warmUp)} orders, then ANALYZE; ` : options.warmUp === 0 ? 'no warm-up (--warm-up 0: the statistics of a new database); ' : '') +
       `gateway sandbox: ${options.webhookConcurrency} webhook deliveries in flight; worker: node src/worker.ts as shipped; ` +
       `${options.phases.has(5) ? `supplier backlog: ${int(options.backlog)} paid orders; ` : ''}` +
       `${options.phases.has(5) || options.phases.has(6) ? `supplier sandbox in the helper thread, ${options.phases.has(6) ? options.webhookConcurrency : 1} webhook deliveries in flight; ` : ''}logs at ${options.logLevel} in ${options.logFile}${options.countQueries ? '; statements counted (--count-queries: a little slower)' : ''}.`,
   };
   note(`app at ${stack.appUrl}, gateway sandbox at ${stack.helper.gatewayUrl}, mailbox at ${stack.helper.mailUrl}, worker pid ${stack.worker.pid}; logs in ${options.logFile}`);
-  if (options.warmUp > 0 && [1, 2, 4, 6].some((phase) => options.phases.has(phase)) && !stopping.signal.aborted) {
+  if (warmsUp && !stopping.signal.aborted) {
     report.warmUp = await warmUpPhase(stack, options, options.warmUp, stopping.signal);
     if (report.warmUp) note(verificationLine(report.warmUp.verification));
   }

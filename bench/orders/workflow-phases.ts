@@ -84,35 +84,40 @@ export async function asFastAsPossiblePhase(stack: Stack, options: BenchOptions,
   return finish(stack, options, { key: 'afap', title: `(2) as fast as possible, ${options.inFlight} payments in flight`, label, signal, ...batch });
 }
 
-/**
- * Before the measured phases: `count` orders through the whole flow as in
- * phase 2, then ANALYZE, as autovacuum does on a running shop within a minute
- * or two. Nothing of it is reported but the line saying it ran; its orders
- * are checked like any phase's.
- *
- * Why: the database is created afresh for every run and analysed while the
- * job table is empty. Postgres then takes every queue to hold about one job,
- * and pg-boss's fetch joins its locked batch back to the table by scanning
- * every job of the queue (auto_explain: 1,175 rows filtered for 5 jobs, 1.2
- * ms of Postgres time per order at 1,000 queued). Measured that way, the
- * figures would be those of a shop's first minute, not of a running one.
- */
+/** What the warm-up leaves: how many orders it completed, and the check of them. */
 export interface WarmUpOutput {
   orders: number;
   verification: Verification;
 }
 
+/**
+ * Before the measured phases: `count` orders through the whole flow as in
+ * phase 2, then ANALYZE, as autovacuum does on a running shop within a minute
+ * or two. Nothing of it is reported but the line saying it ran; its orders
+ * are checked like any phase's (a failed checkout or payment fails the check,
+ * its sentence among the findings).
+ *
+ * Why: the database is created afresh for every run, with statistics that
+ * say the job table is empty. The worker prepares pg-boss's fetch on them,
+ * and the plan, which joins the locked batch back to the table by scanning
+ * every job of the queue (auto_explain: 1,175 rows filtered to fetch 5; 1.6
+ * ms of Postgres time per order with a thousand queued), lasts until the
+ * table is analysed. Measured that way, the figures would be those of a
+ * shop's first minute, not of a running one (--warm-up 0 shows them).
+ */
 export async function warmUpPhase(stack: Stack, options: BenchOptions, count: number, signal: AbortSignal): Promise<WarmUpOutput | undefined> {
   const label = '(0) warm-up';
   const batch = await checkoutThenPay(stack, options, count, label, signal);
+  const ids = batch.paid.map((order) => order.orderId);
   const deadline = drainDeadline(batch.paid, options);
-  const completion = await waitForEmails(stack.pool, label, batch.paid.map((order) => order.orderId), stack.helper.mailbox, batch.sampler, deadline, signal);
+  const completion = await waitForEmails(stack.pool, label, ids, stack.helper.mailbox, batch.sampler, deadline, signal);
   await settle(stack, options, batch, completion, deadline, signal);
   if (signal.aborted) return undefined;
-  const verification = await verifyOrders(stack.pool, label, batch.paid.map((order) => order.orderId), stack.helper.mailbox);
-  failedPayments(batch.problems, verification);
-  for (const problem of batch.problems) verification.findings.push(`warm-up: ${problem}`);
-  if (verification.findings.length > 0) verification.ok = false;
+  const verification = await verifyOrders(stack.pool, label, ids, stack.helper.mailbox);
+  if (batch.problems.length > 0) {
+    verification.findings.push(...batch.problems);
+    verification.ok = false;
+  }
   await stack.pool.query('/* bench */ analyze');
   note(`${label}: ${int(batch.paid.length)} orders completed; the database analysed`);
   return { orders: batch.paid.length, verification };
