@@ -3,6 +3,7 @@ import type { Database } from '../db/schema.ts';
 import type { FulfilmentState, PaymentState } from '../orders/order-states.ts';
 import type { ShipmentItem, SupplierShipment } from './supplier-api.types.ts';
 import type { SupplierOrderRow } from './supplier.schema.ts';
+import { prepared } from '../db/kysely.ts';
 
 type Trx = Transaction<Database>;
 
@@ -26,7 +27,7 @@ export interface LockedOrder {
 export async function lockOrderForSupplier(trx: Trx, orderId: string): Promise<{ order: LockedOrder; supplier: SupplierOrderRow } | undefined> {
   const order = await lockOrder(trx, orderId);
   if (!order) return undefined;
-  const supplier = await trx.selectFrom('supplier_orders').selectAll().where('order_id', '=', orderId).forUpdate().executeTakeFirst();
+  const supplier = await trx.selectFrom('supplier_orders').selectAll().where('order_id', '=', orderId).forUpdate().modifyEnd(prepared).executeTakeFirst();
   return supplier && { order, supplier };
 }
 
@@ -34,11 +35,11 @@ export async function lockOrderForSupplier(trx: Trx, orderId: string): Promise<{
 export function lockOrder(trx: Trx, orderId: string): Promise<LockedOrder | undefined> {
   return trx.selectFrom('orders')
     .select(['id', 'number', 'fulfilment_state', 'payment_state', 'customer_name', 'customer_email', 'total', 'currency'])
-    .where('id', '=', orderId).forUpdate().executeTakeFirst();
+    .where('id', '=', orderId).forUpdate().modifyEnd(prepared).executeTakeFirst();
 }
 
 export async function orderIdOfExternalId(trx: Trx, externalId: string): Promise<string | undefined> {
-  const row = await trx.selectFrom('supplier_orders').select('order_id').where('external_id', '=', externalId).executeTakeFirst();
+  const row = await trx.selectFrom('supplier_orders').select('order_id').where('external_id', '=', externalId).modifyEnd(prepared).executeTakeFirst();
   return row?.order_id;
 }
 
@@ -69,6 +70,6 @@ export async function upsertShipment(trx: Trx, orderId: string, shipment: Suppli
 
 /** Every unit shipped so far for the order, over all its packages. */
 export async function shippedItems(trx: Trx, orderId: string): Promise<ShipmentItem[]> {
-  const rows = await trx.selectFrom('shipments').select('items').where('order_id', '=', orderId).execute();
+  const rows = await trx.selectFrom('shipments').select('items').where('order_id', '=', orderId).modifyEnd(prepared).execute();
   return rows.flatMap((row) => row.items);
 }

@@ -9,6 +9,7 @@ import type { SupplierDeps } from './supplier-deps.ts';
 import { queueDeliveredEmail, queueShipmentEmail } from './supplier-emails.ts';
 import { lockOrderForSupplier, orderIdOfExternalId, shippedItems, upsertShipment, type LockedOrder } from './supplier-orders.repository.ts';
 import type { SupplierOrderRow } from './supplier.schema.ts';
+import { prepared } from '../db/kysely.ts';
 
 type Trx = Transaction<Database>;
 
@@ -90,7 +91,7 @@ async function recordSupplierView(trx: Trx, supplier: SupplierOrderRow, remote: 
       supplier_status_at: Number.isNaN(updated.getTime()) ? new Date() : updated,
       supplier_status_reason: remote.status_reason,
     } : {}),
-  }).where('order_id', '=', supplier.order_id).execute();
+  }).where('order_id', '=', supplier.order_id).modifyEnd(prepared).execute();
   return newer;
 }
 

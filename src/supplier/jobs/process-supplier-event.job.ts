@@ -6,6 +6,7 @@ import { alertUnknownSupplierOrder } from '../supplier-alerts.ts';
 import type { SupplierDeps } from '../supplier-deps.ts';
 import { applySupplierOrder } from '../supplier-progress.ts';
 import type { ProcessSupplierEventJob } from '../supplier-queues.ts';
+import { prepared } from '../../db/kysely.ts';
 
 /**
  * supplier__process_event: applies one stored supplier webhook
@@ -21,7 +22,7 @@ export function processSupplierEventJob(deps: SupplierDeps): JobHandler<ProcessS
     try {
       return await deps.db.transaction().execute(async (trx) => {
         const row = await trx.selectFrom('webhook_events').select(['id', 'event_id', 'type', 'payload', 'processed_at'])
-          .where('id', '=', webhookEventId).where('provider', '=', 'supplier').forUpdate().executeTakeFirst();
+          .where('id', '=', webhookEventId).where('provider', '=', 'supplier').forUpdate().modifyEnd(prepared).executeTakeFirst();
         if (!row) {
           log.warn({ webhookEventId }, 'no such supplier event: nothing to do');
           return 'missing';
@@ -55,5 +56,5 @@ export function processSupplierEventJob(deps: SupplierDeps): JobHandler<ProcessS
 }
 
 async function markProcessed(trx: Transaction<Database>, id: string, outcome: string, note: string | null): Promise<void> {
-  await trx.updateTable('webhook_events').set({ processed_at: sql`now()`, outcome, processing_error: note }).where('id', '=', id).execute();
+  await trx.updateTable('webhook_events').set({ processed_at: sql`now()`, outcome, processing_error: note }).where('id', '=', id).modifyEnd(prepared).execute();
 }
