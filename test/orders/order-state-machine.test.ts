@@ -1,4 +1,5 @@
 import t from 'tap';
+import { sql } from 'kysely';
 import { allTransitions, FULFILMENT_STATES, PAYMENT_STATES, PAYMENT_TRANSITIONS } from '../../src/orders/order-states.ts';
 import { flagForReview, transitionFulfilment, transitionPayment } from '../../src/orders/order-state-machine.ts';
 import { freshDatabase } from '../helpers/database.ts';
@@ -101,4 +102,21 @@ t.test('flagging for review sets the reason once and records it', async (t) => {
   const { rows } = await pool.query(`select dimension, to_state from order_events where order_id = $1`, [orderId]);
   t.same(rows, [{ dimension: 'review', to_state: 'needs_review' }]);
   await t.rejects(pool.query(`update orders set review_reason = null where id = $1`, [orderId]), { code: '23514', constraint: 'orders_review_reason_present' }, 'a flagged order keeps its reason');
+});
+
+t.test('a fulfilment step is a HOT update: it changes no indexed column of orders, so no index gets an entry', async (t) => {
+  const { pool, db } = await freshDatabase(t);
+  const products = await makeProducts(pool);
+  const orderId = await insertOrder(pool, { productId: products.mug, paymentState: 'paid' });
+  // The transaction's own counts (pg_stat_get_xact_*) are exact: no waiting for the statistics collector.
+  const counts = await db.transaction().execute(async (trx) => {
+    t.equal(await transitionFulfilment(trx, { orderId, to: 'submitted', reason: 'accepted by the supplier' }), true);
+    t.equal(await transitionFulfilment(trx, { orderId, to: 'in_production', reason: 'in production' }), true);
+    const { rows: [row] } = await sql<{ updated: number; hot: number }>`select pg_stat_get_xact_tuples_updated('orders'::regclass)::int as updated,
+      pg_stat_get_xact_tuples_hot_updated('orders'::regclass)::int as hot`.execute(trx);
+    return row!;
+  });
+  t.equal(counts.updated, 2, 'two updates of the order');
+  t.equal(counts.hot, 2, 'both HOT');
+  t.equal((await orderRow(pool, orderId)).fulfilment_state, 'in_production');
 });
