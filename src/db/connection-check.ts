@@ -22,7 +22,9 @@ export async function checkConnection(url: string): Promise<void> {
 export function describeTarget(url: string): string {
   const parsed = new URL(url);
   const database = decodeURIComponent(parsed.pathname.slice(1)) || '(default)';
-  return `${parsed.hostname}:${parsed.port || '5432'}/${database} as ${decodeURIComponent(parsed.username) || '(default user)'}`;
+  // A `host` parameter (a Unix socket's directory) overrides the URL's host name, as in pg.
+  const host = parsed.searchParams.get('host') ?? parsed.hostname;
+  return `${host}:${parsed.port || '5432'}/${database} as ${decodeURIComponent(parsed.username) || '(default user)'}`;
 }
 
 export function explainConnectionError(error: unknown, url: string): string {

@@ -55,7 +55,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     if (others.length > 0) {
       await takeLease(files.leases);
       log.info({ dataDir, port: running.port, sharedWith: others }, 'joining the embedded Postgres that another tanktop process runs');
-      return { adminUrl: adminUrl(password, running.port), stop: () => leave(binaries.pg_ctl, dataDir, files.leases, runAs, log) };
+      return { adminUrl: adminUrl(password, running.port, listeningSocket(dataDir, running.port)), stop: () => leave(binaries.pg_ctl, dataDir, files.leases, runAs, log) };
     }
     log.warn({ dataDir, serverPid: running.pid }, 'an embedded Postgres left running by a killed run holds the data directory: stopping it');
     await pgCtl(binaries.pg_ctl, ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '60'], runAs);
@@ -68,10 +68,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     );
   }
 
+  const socketDir = socketDirectory(dataDir, port);
   const serverOptions = [
     `-p ${port}`,
     '-c listen_addresses=127.0.0.1',
-    "-c unix_socket_directories=''",
+    `-c unix_socket_directories='${socketDir ?? ''}'`,
     // Sized for a development machine; the defaults (128 MB, 1 GB) make bulk
     // loads checkpoint constantly.
     '-c shared_buffers=256MB',
@@ -85,7 +86,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   await takeLease(files.leases);
   log.info({ dataDir, port }, 'embedded Postgres started');
 
-  return { adminUrl: adminUrl(password, port), stop: () => leave(binaries.pg_ctl, dataDir, files.leases, runAs, log) };
+  return { adminUrl: adminUrl(password, port, listeningSocket(dataDir, port)), stop: () => leave(binaries.pg_ctl, dataDir, files.leases, runAs, log) };
 }
 
 /** Drops this process's lease; stops the server when no other live process holds one. */
@@ -133,8 +134,38 @@ function clusterFiles(dataDir: string) {
   };
 }
 
-function adminUrl(password: string, port: number): string {
-  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+/**
+ * Over the server's Unix socket when it has one, else over TCP on 127.0.0.1.
+ * A local socket costs less than loopback TCP on both sides of every round
+ * trip: bench:orders measured 6 % less CPU per order (16.0 against 17.0 ms,
+ * Postgres 6.0 against 6.6, the worker 5.2 against 5.4; three alternating
+ * runs) and 6 % more orders per second. The server listens on TCP too, for
+ * psql and other tools.
+ */
+function adminUrl(password: string, port: number, socketDir: string | null): string {
+  const base = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+  return socketDir ? `${base}?host=${encodeURIComponent(socketDir)}` : base;
+}
+
+/** Longest path a Unix socket address holds (Linux's sun_path, less its NUL). */
+const MAX_SOCKET_PATH_BYTES = 107;
+
+/**
+ * Where the server puts its socket: its own data directory, which only the
+ * user it runs as can enter. None when the socket's path would be too long
+ * for a socket address, or holds a character the server's option string
+ * (quoted by pg_ctl's shell, split at commas) would have to escape.
+ */
+function socketDirectory(dataDir: string, port: number): string | null {
+  const dir = path.resolve(dataDir);
+  if (!/^[A-Za-z0-9_./-]+$/.test(dir)) return null;
+  return Buffer.byteLength(path.join(dir, `.s.PGSQL.${port}`)) <= MAX_SOCKET_PATH_BYTES ? dir : null;
+}
+
+/** The socket directory when the server is listening there (a server started by an older version may not be). */
+function listeningSocket(dataDir: string, port: number): string | null {
+  const dir = socketDirectory(dataDir, port);
+  return dir && existsSync(path.join(dir, `.s.PGSQL.${port}`)) ? dir : null;
 }
 
 /** Creates the cluster: UTF-8, a random superuser password kept beside it (never in the repo). */

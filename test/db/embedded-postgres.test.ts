@@ -94,3 +94,34 @@ t.test('the process that started the server can leave first: the server runs on 
   t.notOk(await answers(joined.adminUrl), 'the last to leave stopped it');
   t.notOk(existsSync(path.join(dataDir, 'postmaster.pid')), 'and nothing holds the data directory');
 });
+
+/** Where the connection arrived: null over a Unix socket, the server's address over TCP. */
+async function serverAddress(url: string): Promise<string | null> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<{ addr: string | null }>('select host(inet_server_addr()) as addr')).rows[0]!.addr;
+  } finally {
+    await client.end();
+  }
+}
+
+t.test('the server is reached over its Unix socket in the data directory, and still listens on TCP for other tools', async (t) => {
+  const port = await freePort();
+  const server = await startEmbeddedPostgres({ dataDir, port, log: testLog });
+  t.teardown(() => server.stop());
+  const url = new URL(server.adminUrl);
+  t.equal(url.searchParams.get('host'), dataDir, 'the URL names the socket directory');
+  t.equal(await serverAddress(server.adminUrl), null, 'a Unix socket connection');
+  url.searchParams.delete('host');
+  t.equal(await serverAddress(url.toString()), '127.0.0.1', 'TCP on 127.0.0.1 answers too');
+});
+
+t.test('a data directory whose socket path would not fit a socket address is reached over TCP alone', async (t) => {
+  const longDir = path.join(projectRoot, '.data', `test-embedded-long-${process.pid}-${'x'.repeat(110)}`);
+  t.teardown(() => rm(longDir, { recursive: true, force: true }).then(() => rm(`${longDir}.password`, { force: true })).then(() => rm(`${longDir}.leases`, { recursive: true, force: true })));
+  const server = await startEmbeddedPostgres({ dataDir: longDir, port: await freePort(), log: testLog });
+  t.teardown(() => server.stop());
+  t.equal(new URL(server.adminUrl).searchParams.get('host'), null, 'no socket directory in the URL');
+  t.equal(await serverAddress(server.adminUrl), '127.0.0.1');
+});
