@@ -55,7 +55,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     if (others.length > 0) {
       await takeLease(files.leases);
       log.info({ dataDir, port: running.port, sharedWith: others }, 'joining the embedded Postgres that another tanktop process runs');
-      return { adminUrl: adminUrl(password, running.port, listeningSocket(dataDir, running.port)), stop: () => leave(binaries.pg_ctl, dataDir, files.leases, runAs, log) };
+      return { adminUrl: adminUrl(password, running.port, listeningSocket(socketDirectory(dataDir, running.port), running.port)), stop: () => leave(binaries.pg_ctl, dataDir, files.leases, runAs, log) };
     }
     log.warn({ dataDir, serverPid: running.pid }, 'an embedded Postgres left running by a killed run holds the data directory: stopping it');
     await pgCtl(binaries.pg_ctl, ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '60'], runAs);
@@ -86,7 +86,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   await takeLease(files.leases);
   log.info({ dataDir, port }, 'embedded Postgres started');
 
-  return { adminUrl: adminUrl(password, port, listeningSocket(dataDir, port)), stop: () => leave(binaries.pg_ctl, dataDir, files.leases, runAs, log) };
+  return { adminUrl: adminUrl(password, port, listeningSocket(socketDir, port)), stop: () => leave(binaries.pg_ctl, dataDir, files.leases, runAs, log) };
 }
 
 /** Drops this process's lease; stops the server when no other live process holds one. */
@@ -162,9 +162,8 @@ function socketDirectory(dataDir: string, port: number): string | null {
   return Buffer.byteLength(path.join(dir, `.s.PGSQL.${port}`)) <= MAX_SOCKET_PATH_BYTES ? dir : null;
 }
 
-/** The socket directory when the server is listening there (a server started by an older version may not be). */
-function listeningSocket(dataDir: string, port: number): string | null {
-  const dir = socketDirectory(dataDir, port);
+/** `dir` when the server's socket is there (a server started by an older version may have none). */
+function listeningSocket(dir: string | null, port: number): string | null {
   return dir && existsSync(path.join(dir, `.s.PGSQL.${port}`)) ? dir : null;
 }
 
