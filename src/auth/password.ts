@@ -41,5 +41,7 @@ export const decoyHash: Promise<string> = hashPassword(randomBytes(16).toString(
 export function passwordProblem(password: string): string | undefined {
   if (password.length < 10) return 'the password must be at least 10 characters long';
   if (password.length > 1024) return 'the password must be at most 1024 characters long';
+  // A tab, newline or NUL in a password is a paste gone wrong, and cannot be typed at the prompt.
+  if (/\p{Cc}/u.test(password)) return 'the password must not contain control characters (tabs, line breaks and the like)';
   return undefined;
 }

@@ -1,4 +1,5 @@
 import { hashPassword, passwordProblem } from '../auth/password.ts';
+import { isValidUserName } from '../auth/user-name.ts';
 import { insertUser } from '../auth/users.repository.ts';
 import { readPassword } from './read-password.ts';
 import { CommandError, UsageError, parseCommandLine, runCommand, withDatabase } from './cli.ts';
@@ -24,7 +25,7 @@ await runCommand('user', usage, async () => {
   if (action !== 'add') throw new UsageError(action ? `unknown action "${action}"` : 'say add NAME');
   if (!name) throw new UsageError('add needs the new user\'s NAME');
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
-  if (!/^[A-Za-z0-9._@-]{1,64}$/.test(name)) {
+  if (!isValidUserName(name)) {
     throw new UsageError(`"${name}" is not a valid user name: use letters, digits and . _ @ -, up to 64 characters`);
   }
   const password = await readPassword();
