@@ -23,6 +23,12 @@ export interface Config {
   readonly loginAttemptsPerMinute: number;
   /** Behind a TLS-terminating proxy: trust X-Forwarded-Proto/-For (cookies become Secure on https). */
   readonly trustProxy: boolean;
+  /**
+   * Whether the one-time first-user setup link (/setup/<token>, printed at start
+   * while there are no users) may be opened from another machine. False: only a
+   * client on this machine, connected directly (no proxy in between).
+   */
+  readonly setupAllowRemote: boolean;
   /** Where people reach the shop: checkout return links are built from it. */
   readonly publicUrl: string;
   /** The payment gateway (Stripe, or the gateway sandbox speaking its wire format). */
@@ -117,6 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionTtlHours: integer(env, 'SESSION_TTL_HOURS', 12, 1, 24 * 90),
     loginAttemptsPerMinute: integer(env, 'LOGIN_ATTEMPTS_PER_MINUTE', 10, 1, 10_000),
     trustProxy: oneOf(env, 'TRUST_PROXY', 'false', ['true', 'false']) === 'true',
+    setupAllowRemote: oneOf(env, 'SETUP_ALLOW_REMOTE', 'false', ['true', 'false']) === 'true',
     publicUrl: httpUrl(env, 'PUBLIC_URL', 'http://127.0.0.1:3000')!.replace(/\/+$/, ''),
     stripe: Object.freeze({
       secretKey: prefixed(env, 'STRIPE_SECRET_KEY', 'sk_test_tanktop_sandbox', ['sk_', 'rk_']),
