@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { PgBoss } from 'pg-boss';
+import { announceFirstUserSetup } from './auth/first-user-hint.ts';
+import { createFirstUserSetup } from './auth/first-user-setup.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { DatabaseUnavailableError } from './db/connection-check.ts';
 import { createDb } from './db/kysely.ts';
@@ -96,7 +98,8 @@ try {
   await boss.start();
   await createQueues(boss, allQueues);
 
-  app = await build(config, { pool, db, log, boss, stripe: createStripeClient(config.stripe) });
+  const setup = createFirstUserSetup();
+  app = await build(config, { pool, db, log, boss, stripe: createStripeClient(config.stripe), setup });
   const address = await app.listen({ host: config.http.host, port: config.http.port });
   const local = `http://${reachableHost(config.http.host)}:${(app.server.address() as AddressInfo).port}`;
   await sandboxes.setWebhookUrl(`${local}/webhooks/stripe`);
@@ -122,6 +125,8 @@ try {
       ? `  supplier sandbox: ${sandboxes.supplierUrl}  (nothing is made or shipped; API at ${sandboxes.supplierUrl}/v1, webhooks to ${local}/webhooks/supplier)`
       : `  supplier:         ${config.supplier.apiUrl ? new URL(config.supplier.apiUrl).origin : 'none (SUPPLIER_API_URL is unset: paid orders wait)'}`,
     `  worker:           pid ${worker.pid ?? '?'}  (webhooks, invoices, e-mail, alerts)`,
+    // Last, where a newcomer looks: with no users, nothing opens without it.
+    ...(await announceFirstUserSetup(pool, setup, local, log)),
   ];
   process.stdout.write(`\n${lines.join('\n')}\n\n`);
 } catch (error) {

@@ -8,7 +8,7 @@ import { freshDatabase } from './helpers/database.ts';
 const projectRoot = path.resolve(import.meta.dirname, '..');
 
 /** Starts src/server.ts as `make start` does, waits for its URL, then Ctrl-C (SIGINT). */
-async function startAndStop(env: Record<string, string>, whileRunning: (url: string) => Promise<void>) {
+async function startAndStop(env: Record<string, string>, whileRunning: (url: string, stdout: string) => Promise<void>) {
   const child = spawn(process.execPath, [path.join(projectRoot, 'src/server.ts')], {
     cwd: projectRoot, env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -28,22 +28,31 @@ async function startAndStop(env: Record<string, string>, whileRunning: (url: str
     });
     void exited.then((code) => reject(new Error(`exited with ${code} before listening; stderr: ${stderr}`)));
   });
-  await whileRunning(url);
+  await whileRunning(url, stdout);
   child.kill('SIGINT');
   const code = await exited;
   return { code, stdout, stderr };
 }
 
-t.test('the service starts on an empty database, loads the demo, says how to create a user, and stops on Ctrl-C', async (t) => {
+t.test('the service starts on an empty database, loads the demo, prints the first-user setup link, and stops on Ctrl-C', async (t) => {
   const { url, pool } = await freshDatabase(t);
-  const result = await startAndStop({ DATABASE_URL: url, DEMO_SALES: '500' }, async (base) => {
+  let setupUrl = '';
+  const result = await startAndStop({ DATABASE_URL: url, DEMO_SALES: '500' }, async (base, stdout) => {
     const health = await fetch(`${base}/healthz`);
     t.equal(health.status, 200, '/healthz answers while it runs');
     const page = await fetch(`${base}/`, { redirect: 'manual' });
     t.equal(page.status, 303, 'pages ask for a sign-in');
+    setupUrl = /First user: open (http:\/\/\S+)/.exec(stdout)?.[1] ?? '';
+    t.match(setupUrl, new RegExp(`^${base}/setup/[A-Za-z0-9_-]{43}$`), 'a one-time link on the address it listens on');
+    const form = await fetch(setupUrl);
+    t.equal(form.status, 200, 'the link opens the form');
+    t.match(await form.text(), 'Create the first user');
+    t.equal((await fetch(`${base}/setup/${'A'.repeat(43)}`)).status, 404, 'another token does not');
   });
   t.equal(result.code, 0, 'exits cleanly');
-  t.match(result.stdout, /No users yet[\s\S]*npm run user -- add NAME/, 'prints how to create the first user');
+  t.match(result.stdout, /No users yet[\s\S]*First user: open http:[\s\S]*npm run user -- add NAME/, 'prints the link, and the command for scripts');
+  t.match(result.stderr, `"setupUrl":"${setupUrl}"`, 'and logs it');
+  t.equal(result.stderr.split(setupUrl.slice(-43)).length - 1, 1, 'once: the token appears in no other log line');
   t.match(result.stderr, /"msg":"shutting down"[\s\S]*"msg":"stopped"/, 'logs its orderly shutdown');
   const { rows } = await pool.query('select count(*)::int as sales from sales');
   t.equal(rows[0].sales, 500, 'the demo data set was loaded');
@@ -57,7 +66,7 @@ t.test('with a user and data present it loads nothing and prints no hint', async
   await pool.query(`insert into customers (name, email) values ('A', 'a@example.com')`);
   const result = await startAndStop({ DATABASE_URL: url, DEMO_SALES: '500' }, async () => {});
   t.equal(result.code, 0);
-  t.notMatch(result.stdout, /No users yet/);
+  t.notMatch(result.stdout, /No users yet|\/setup\//);
   const { rows } = await pool.query('select count(*)::int as sales from sales');
   t.equal(rows[0].sales, 0, 'a database with data gets no demo');
 });

@@ -5,6 +5,8 @@ import type Stripe from 'stripe';
 import { installAuth } from '../auth/auth.plugin.ts';
 import { authRoutes } from '../auth/auth.routes.ts';
 import { firstUserHint } from '../auth/first-user-hint.ts';
+import { createFirstUserSetup, type FirstUserSetup } from '../auth/first-user-setup.ts';
+import { setupRoutes } from '../auth/setup.routes.ts';
 import { createSessionCache } from '../auth/session-cache.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/kysely.ts';
@@ -27,10 +29,12 @@ export interface AppDependencies {
   boss?: PgBoss;
   /** The payment gateway client (default: one from config). */
   stripe?: Stripe;
+  /** The first-user setup link's token (default: none issued; src/server.ts issues one when there are no users). */
+  setup?: FirstUserSetup;
 }
 
 /** The HTTP application, without a listener: the server listens, tests inject. */
-export async function build(config: Config, { pool, db, log, boss, stripe }: AppDependencies): Promise<FastifyInstance> {
+export async function build(config: Config, { pool, db, log, boss, stripe, setup = createFirstUserSetup() }: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger, trustProxy: config.trustProxy });
   installErrorHandler(app);
   await installViews(app);
@@ -39,11 +43,12 @@ export async function build(config: Config, { pool, db, log, boss, stripe }: App
   await app.register(healthzRoutes, { pool });
   await app.register(metricsRoutes, { db, config });
   await app.register(authRoutes, { pool, config, sessions });
+  await app.register(setupRoutes, { pool, config, setup });
   await app.register(statsRoutes, { pool, db });
   await app.register(stripeWebhookRoutes, { db, config, boss, stripe });
   await app.register(supplierWebhookRoutes, { db, config, boss });
   await app.register(shopRoutes, { db, config, log, stripe });
   await app.register(opsRoutes, { db, pool, config, log, boss });
-  firstUserHint(app, pool);
+  firstUserHint(app, pool, config, setup);
   return app;
 }
