@@ -13,7 +13,7 @@ help:
 	@echo "make bench-ingest  run the ingest benchmark (minutes; not part of the tests)"
 	@echo "make bench-pages   run the stats pages benchmark (seeds 1M and 10M sales once; long)"
 	@echo "make bench-orders  run the order workflow benchmark (checkout to invoice e-mail, web and worker processes)"
-	@echo "make test-browser  run only the headless Chromium test of the stats pages"
+	@echo "make test-browser  run only the headless Chromium tests (stats pages, first-user setup)"
 	@echo "make clean-data    delete the embedded Postgres data under .data/"
 
 # Installs when package.json or the lock file changed since the last install.

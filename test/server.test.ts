@@ -1,38 +1,8 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import t from 'tap';
 import { hashPassword } from '../src/auth/password.ts';
 import { insertUser } from '../src/auth/users.repository.ts';
 import { freshDatabase } from './helpers/database.ts';
-
-const projectRoot = path.resolve(import.meta.dirname, '..');
-
-/** Starts src/server.ts as `make start` does, waits for its URL, then Ctrl-C (SIGINT). */
-async function startAndStop(env: Record<string, string>, whileRunning: (url: string, stdout: string) => Promise<void>) {
-  const child = spawn(process.execPath, [path.join(projectRoot, 'src/server.ts')], {
-    cwd: projectRoot, env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no URL within 60 s; stderr: ${stderr}`)), 60_000);
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk;
-      const match = /Tanktop is running at (http:\/\/\S+)/.exec(stdout);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    void exited.then((code) => reject(new Error(`exited with ${code} before listening; stderr: ${stderr}`)));
-  });
-  await whileRunning(url, stdout);
-  child.kill('SIGINT');
-  const code = await exited;
-  return { code, stdout, stderr };
-}
+import { startAndStop } from './helpers/server-process.ts';
 
 t.test('the service starts on an empty database, loads the demo, prints the first-user setup link, and stops on Ctrl-C', async (t) => {
   const { url, pool } = await freshDatabase(t);
