@@ -18,9 +18,6 @@ export interface FirstUserSetup {
   revoke(): void;
 }
 
-/** 32 random bytes, base64url: 43 characters. */
-export const SETUP_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
-
 const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
 
 export function createFirstUserSetup(): FirstUserSetup {
@@ -30,6 +27,7 @@ export function createFirstUserSetup(): FirstUserSetup {
   let pending = false;
   return {
     issue() {
+      // 32 random bytes, base64url: 43 characters.
       const token = randomBytes(32).toString('base64url');
       expected = digest(token);
       pending = true;
