@@ -100,6 +100,13 @@ t.test('the README\'s first-run step shows the setup page\'s screenshots', async
   for (const shot of EXPECTED_FROM_SETUP) t.ok(readme.includes(shot), shot);
 });
 
+t.test('every screenshot in docs/screenshots/ is shown somewhere (no stale PNGs)', async (t) => {
+  const shown = new Set(all.map(({ from, target }) => path.relative(root, path.resolve(root, path.dirname(from), decodeURI(target.split('#')[0]!)))));
+  const pngs = (await readdir(path.join(root, 'docs/screenshots'))).filter((name) => name.endsWith('.png')).map((name) => `docs/screenshots/${name}`);
+  t.ok(pngs.length >= 8, `${pngs.length} screenshots`);
+  t.same(pngs.filter((png) => !shown.has(png)), [], 'show these in the README or docs/, or delete them');
+});
+
 t.test('anchors are made as GitHub makes them', async (t) => {
   t.same([...anchors('# Idempotency and `external_id`\n## Development: the shop and the sandboxes\n```\n# not a heading\n```\n## A\n## A\n')],
     ['idempotency-and-external_id', 'development-the-shop-and-the-sandboxes', 'a', 'a-1']);
