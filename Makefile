@@ -4,17 +4,20 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: start test install typecheck bench-ingest bench-pages bench-orders test-browser clean-data help
+.PHONY: start test install typecheck bench-ingest bench-pages bench-orders test-browser screenshots clean-data help
 
 help:
 	@echo "make start         install what is missing, start Postgres (embedded unless DATABASE_URL), migrate, seed a demo, serve"
-	@echo "make test          run the test suite (embedded Postgres unless DATABASE_URL)"
+	@echo "make test          run the test suite (embedded Postgres unless DATABASE_URL); ends with N passed, N failed"
+	@echo "make help          list these targets"
+	@echo "make install       install the npm packages (and the project's Node 24) when package.json or the lock file changed"
 	@echo "make typecheck     type-check with tsc"
+	@echo "make test-browser  run only the headless Chromium tests (test/browser/)"
+	@echo "make screenshots   walk the README's tour in Chromium and write its screenshots to docs/screenshots/"
 	@echo "make bench-ingest  run the ingest benchmark (minutes; not part of the tests)"
 	@echo "make bench-pages   run the stats pages benchmark (seeds 1M and 10M sales once; long)"
 	@echo "make bench-orders  run the order workflow benchmark (checkout to invoice e-mail, web and worker processes)"
-	@echo "make test-browser  run only the headless Chromium tests (stats pages, first-user setup)"
-	@echo "make clean-data    delete the embedded Postgres data under .data/"
+	@echo "make clean-data    delete the embedded Postgres data under .data/ (stop make start first)"
 
 # Installs when package.json or the lock file changed since the last install.
 node_modules/.installed: package.json package-lock.json
@@ -44,6 +47,9 @@ bench-orders: install
 
 test-browser: install
 	npm run test:browser
+
+screenshots: install
+	npm run screenshots
 
 clean-data:
 	rm -rf .data

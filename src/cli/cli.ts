@@ -8,7 +8,7 @@ import { openDatabase } from '../db/open-database.ts';
 import { createPool } from '../db/pool.ts';
 import { createLogger, type Logger } from '../logger.ts';
 
-/** Exit codes shared by every command (also in the README). */
+/** Exit codes shared by every command (also in docs/cli.md). */
 export const ExitCode = Object.freeze({
   ok: 0,
   /** The command ran and found a problem (verify: differences), or the database refused the request. */

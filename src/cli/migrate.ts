@@ -22,7 +22,7 @@ await runCommand('migrate', usage, async () => {
   const [action, ...extra] = args.positionals;
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
   if (action !== 'up' && action !== 'down' && action !== 'status') {
-    throw new UsageError(action ? `unknown action "${action}"` : 'say up, down or status');
+    throw new UsageError(action ? `unknown action "${action}": say up, down or status` : 'say up, down or status');
   }
   let count: number | undefined;
   if (args.values.count !== undefined) {
@@ -37,7 +37,9 @@ await runCommand('migrate', usage, async () => {
       const status = await migrationStatus(pool);
       for (const name of status.pending) process.stdout.write(`pending: ${name}\n`);
       if (status.pending.length === 0) {
-        process.stdout.write(status.replaceableSqlCurrent ? 'up to date\n' : 'migrations applied; sql/ changed since it was applied: run up\n');
+        process.stdout.write(status.replaceableSqlCurrent ? 'up to date\n' : 'migrations applied; sql/ changed since it was applied: run npm run migrate -- up\n');
+      } else {
+        process.stderr.write(`migrate: ${status.pending.length} pending; apply them with: npm run migrate -- up (make start does it too)\n`);
       }
       return status.pending.length === 0 && status.replaceableSqlCurrent ? ExitCode.ok : ExitCode.failure;
     }

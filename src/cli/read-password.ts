@@ -14,7 +14,7 @@ export async function readPassword(): Promise<string> {
   }
   const first = await ask('Password: ');
   const second = await ask('Password again: ');
-  if (first !== second) throw new CommandError('the two passwords differ');
+  if (first !== second) throw new CommandError('the two passwords differ; nothing was created: run the command again and type the same one twice');
   return first;
 }
 

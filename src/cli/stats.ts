@@ -88,7 +88,7 @@ await runCommand('stats', usage, async () => {
     case undefined:
       throw new UsageError('say verify, rebuild, timezone or fold');
     default:
-      throw new UsageError(`unknown command "${command}"`);
+      throw new UsageError(`unknown command "${command}": say verify, rebuild, timezone or fold`);
   }
 });
 

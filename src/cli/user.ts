@@ -22,7 +22,7 @@ await runCommand('user', usage, async () => {
   const args = parseCommandLine(process.argv.slice(2), {}, usage);
   if (!args) return;
   const [action, name, ...extra] = args.positionals;
-  if (action !== 'add') throw new UsageError(action ? `unknown action "${action}"` : 'say add NAME');
+  if (action !== 'add') throw new UsageError(action ? `unknown action "${action}": the only action is add NAME` : 'say add NAME');
   if (!name) throw new UsageError('add needs the new user\'s NAME');
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
   if (!isValidUserName(name)) {
@@ -30,16 +30,16 @@ await runCommand('user', usage, async () => {
   }
   const password = await readPassword();
   const problem = passwordProblem(password);
-  if (problem) throw new CommandError(problem);
+  if (problem) throw new CommandError(`${problem}; nothing was created: run the command again with another password`);
   const hash = await hashPassword(password);
 
   await withDatabase(async ({ pool }) => {
     try {
       await insertUser(pool, name, hash);
     } catch (error) {
-      if ((error as { constraint?: string }).constraint === 'users_name_unique') throw new CommandError(`a user named "${name}" already exists`);
+      if ((error as { constraint?: string }).constraint === 'users_name_unique') throw new CommandError(`a user named "${name}" already exists (names are unique whatever their case): choose another name`);
       throw error;
     }
-    process.stdout.write(`created user ${name}; sign in at /login\n`);
+    process.stdout.write(`created user ${name}; sign in with it at /login on the service (make start prints its address)\n`);
   });
 });
