@@ -28,7 +28,7 @@ export interface RaisedAlert {
  *   only when the last notification is older than the re-notify window, when
  *   it never reached the channel (suppressed by the rate limit, or failed), or
  *   when a warning that was sent comes back critical.
- * - Content (README, Alerts): title and text carry the order id or number and
+ * - Content (docs/alerts.md): title and text carry the order id or number and
  *   what went wrong, never personal data or secrets. An e-mail address in the
  *   key, title or text is a programming error: AlertContentError, thrown before
  *   anything is written. Lengths are bounded here, so the database never

@@ -3,7 +3,7 @@ import type { AlertSeverity } from './alerts.schema.ts';
 
 /**
  * Everything an alert's message may show, and nothing more: the content rule
- * (README, Alerts) is enforced by what this type lets through.
+ * (docs/alerts.md) is enforced by what this type lets through.
  */
 export interface AlertForMessage {
   id: string;
