@@ -17,7 +17,7 @@ help:
 	@echo "make bench-ingest  run the ingest benchmark (minutes; not part of the tests)"
 	@echo "make bench-pages   run the stats pages benchmark (seeds 1M and 10M sales once; long)"
 	@echo "make bench-orders  run the order workflow benchmark (checkout to invoice e-mail, web and worker processes)"
-	@echo "make clean-data    delete the embedded Postgres data under .data/ (stop make start first)"
+	@echo "make clean-data    delete the embedded Postgres data (under .data/, or /var/lib/tanktop as root from a private folder; stop make start first)"
 
 # Installs when package.json or the lock file changed since the last install.
 node_modules/.installed: package.json package-lock.json
@@ -51,5 +51,9 @@ test-browser: install
 screenshots: install
 	npm run screenshots
 
+# As root in a folder the postgres user cannot reach, the embedded cluster is
+# kept under /var/lib/tanktop instead, in a folder named by the sha256 of
+# .data/postgres's path (src/db/embedded-postgres-data-dir.ts).
 clean-data:
 	rm -rf .data
+	rm -rf "/var/lib/tanktop/$$(printf '%s' '$(CURDIR)/.data/postgres' | sha256sum | cut -c1-16)"

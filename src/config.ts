@@ -4,7 +4,14 @@ import path from 'node:path';
 export interface Config {
   /** A Postgres to use; when absent an embedded Postgres is started. */
   readonly databaseUrl: string | undefined;
-  readonly embeddedPostgres: { readonly dataDir: string; readonly port: number };
+  readonly embeddedPostgres: {
+    readonly dataDir: string;
+    /** EMBEDDED_PG_DATA_DIR is unset: as root, a data dir the postgres user cannot reach is moved to /var/lib/tanktop. */
+    readonly dataDirIsDefault: boolean;
+    /** Where root copies the Postgres binaries when the postgres user cannot reach node_modules; undefined: the default. */
+    readonly cacheDir: string | undefined;
+    readonly port: number;
+  };
   readonly http: { readonly host: string; readonly port: number };
   readonly logLevel: string;
   /** The worker process's CPU niceness (0 to 19): on a shared machine, requests go before background jobs. */
@@ -108,6 +115,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: optionalUrl(env, 'DATABASE_URL'),
     embeddedPostgres: Object.freeze({
       dataDir: path.resolve(projectRoot, env.EMBEDDED_PG_DATA_DIR || '.data/postgres'),
+      dataDirIsDefault: !env.EMBEDDED_PG_DATA_DIR,
+      cacheDir: env.EMBEDDED_PG_CACHE_DIR ? path.resolve(projectRoot, env.EMBEDDED_PG_CACHE_DIR) : undefined,
       port: integer(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),
     }),
     http: Object.freeze({

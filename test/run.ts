@@ -8,18 +8,18 @@
  */
 import { spawn } from 'node:child_process';
 import pg from 'pg';
-import { loadConfig } from '../src/config.ts';
-import { describeTarget } from '../src/db/connection-check.ts';
+import { ConfigError, loadConfig } from '../src/config.ts';
+import { DatabaseUnavailableError, describeTarget } from '../src/db/connection-check.ts';
 import { migrate } from '../src/db/migrate.ts';
-import { openDatabase, urlWithDatabase } from '../src/db/open-database.ts';
+import { openDatabase, urlWithDatabase, type DatabaseHandle } from '../src/db/open-database.ts';
 import { createLogger } from '../src/logger.ts';
 
 /** The tail of tap's output, for the summary line. */
 let tapOutputTail = '';
 
-const config = loadConfig();
+const config = startOrSay(loadConfig);
 const log = createLogger(process.env.LOG_LEVEL ? config.logLevel : 'warn');
-const database = await openDatabase(config, log);
+const database: DatabaseHandle = await startOrSay(() => openDatabase(config, log));
 const admin = new pg.Client({ connectionString: database.adminUrl });
 admin.on('error', () => {});
 await admin.connect();
@@ -83,5 +83,23 @@ function isAlive(pid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * A bad setting or a database that cannot start is one sentence on stderr and
+ * exit code 3, as for `make start`: there is nothing to test against.
+ */
+function startOrSay<T>(step: () => T): T {
+  const say = (error: unknown): never => {
+    if (!(error instanceof ConfigError || error instanceof DatabaseUnavailableError)) throw error;
+    process.stderr.write(`tanktop: ${error.message}\n`);
+    process.exit(3);
+  };
+  try {
+    const result = step();
+    return (result instanceof Promise ? result.catch(say) : result) as T;
+  } catch (error) {
+    return say(error);
   }
 }

