@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import type { Config } from '../config.ts';
+import { readForm, readQuery } from '../http/input.ts';
 import { renderPage } from '../http/render.ts';
 import { SESSION_COOKIE, sessionToken } from './auth.plugin.ts';
 import { decoyHash, verifyPassword } from './password.ts';
@@ -42,7 +43,8 @@ export function safeNext(next: unknown): string {
 export const authRoutes: FastifyPluginAsync<{ pool: pg.Pool; config: Config; sessions: SessionCache }> = async (app, { pool, config, sessions }) => {
   const showLogin = (request: FastifyRequest, reply: FastifyReply, status: number, problem?: string, name = '') =>
     renderPage(request, reply.status(status), 'auth/login', {
-      title: 'Sign in', problem, name, next: safeNext((request.query as { next?: unknown }).next ?? (request.body as LoginBody | undefined)?.next),
+      title: 'Sign in', problem, name,
+      next: safeNext(readQuery(request.query, ['next'], { unknown: 'ignore' })('next') ?? readForm(request.body, ['next'])('next')),
     });
 
   app.get('/login', { config: { public: true } }, async (request, reply) => showLogin(request, reply, 200));
@@ -51,9 +53,11 @@ export const authRoutes: FastifyPluginAsync<{ pool: pg.Pool; config: Config; ses
     config: { public: true, rateLimit: { max: config.loginAttemptsPerMinute, timeWindow: '1 minute' } },
     preValidation: app.csrfProtection,
   }, async (request, reply) => {
+    const field = readForm(request.body, ['name', 'password', 'next']);
+    const name = field('name') ?? '';
+    // Not trimmed: a password is what was typed (the input guard refused control characters and arrays).
     const body = (request.body ?? {}) as LoginBody;
-    const name = typeof body.name === 'string' ? body.name.trim() : '';
-    const password = typeof body.password === 'string' ? body.password : '';
+    const password = field('password') === undefined ? '' : String(body.password);
     if (!name || !password) return showLogin(request, reply, 400, 'Enter your user name and your password.', name);
 
     const user = await findUserForLogin(pool, name);
@@ -70,7 +74,7 @@ export const authRoutes: FastifyPluginAsync<{ pool: pg.Pool; config: Config; ses
       // Secure whenever the client reached us over TLS (directly, or via a trusted proxy).
       secure: request.protocol === 'https',
     });
-    return reply.redirect(safeNext(body.next), 303);
+    return reply.redirect(safeNext(field('next')), 303);
   });
 
   app.post('/logout', { config: { public: true }, preValidation: app.csrfProtection }, async (request, reply) => {

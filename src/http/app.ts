@@ -17,6 +17,7 @@ import { stripeWebhookRoutes } from '../orders/stripe-webhook.routes.ts';
 import { supplierWebhookRoutes } from '../supplier/supplier-webhook.routes.ts';
 import { installErrorHandler } from './error-handler.ts';
 import { healthzRoutes } from './healthz.routes.ts';
+import { installInputGuard } from './input.ts';
 import { installViews } from './views.ts';
 
 export interface AppDependencies {
@@ -33,6 +34,8 @@ export interface AppDependencies {
 export async function build(config: Config, { pool, db, log, boss, stripe }: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger, trustProxy: config.trustProxy });
   installErrorHandler(app);
+  // Before any route: every route's query, path and form values pass its bounds (input.ts).
+  installInputGuard(app);
   await installViews(app);
   const sessions = createSessionCache(pool);
   await installAuth(app, config, sessions);
