@@ -15,7 +15,7 @@ import { shopRoutes } from '../shop/shop.routes.ts';
 import { statsRoutes } from '../stats/stats.routes.ts';
 import { stripeWebhookRoutes } from '../orders/stripe-webhook.routes.ts';
 import { supplierWebhookRoutes } from '../supplier/supplier-webhook.routes.ts';
-import { installErrorHandler } from './error-handler.ts';
+import { frameworkErrors, installErrorHandler } from './error-handler.ts';
 import { healthzRoutes } from './healthz.routes.ts';
 import { installInputGuard } from './input.ts';
 import { installViews } from './views.ts';
@@ -32,7 +32,7 @@ export interface AppDependencies {
 
 /** The HTTP application, without a listener: the server listens, tests inject. */
 export async function build(config: Config, { pool, db, log, boss, stripe }: AppDependencies): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, trustProxy: config.trustProxy });
+  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, trustProxy: config.trustProxy, frameworkErrors });
   installErrorHandler(app);
   // Before any route: every route's query, path and form values pass its bounds (input.ts).
   installInputGuard(app);

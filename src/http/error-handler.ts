@@ -39,6 +39,18 @@ export function installErrorHandler(app: FastifyInstance): void {
 }
 
 /**
+ * Errors Fastify raises before routing (a broken %-escape in the path, a bad
+ * Content-Type): the same sentence and page as any other 400. Passed to
+ * Fastify's `frameworkErrors` option, since the error handler never sees them.
+ */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const statusCode = error.statusCode && error.statusCode < 500 ? error.statusCode : 400;
+  const message = pluginMessages[error.code] ?? 'This request is not one this site can read.';
+  request.log.info({ statusCode, reason: message, code: error.code }, 'request refused');
+  void respond(request, reply, statusCode, 'bad_request', message);
+}
+
+/**
  * JSON for the API and the health check; an HTML page for the pages. A path
  * that matches no route gets HTML when the client asks for it (browsers do),
  * else JSON, as before the pages existed.

@@ -79,6 +79,10 @@ t.test('hostile query, path and form values get a 400 sentence before any SQL, n
     await refused('/healthz?probe=%00', 'The parameter "probe" contains a control character (U+0000)');
     await refused(`/stats/agents?q=${'x'.repeat(2001)}`, 'is longer than 2000 characters');
     await refused(`/stats/agents?${Array.from({ length: 51 }, (_, i) => `p${i}=1`).join('&')}`, 'at most 50 parameters');
+    const broken = await h.get('/stats/agents/%E0%A4%A', HTML);
+    t.equal(broken.statusCode, 400, 'a broken %-escape in the path (refused by Fastify before routing)');
+    t.match(broken.body, 'This address is not valid: it has a broken %-escape.', 'in our words');
+    t.notMatch(broken.body, 'FST_ERR', 'not Fastify\'s code');
     const existing = await h.get(`/api/stats/customers/00${customer}?from=2026-03-01&to=2026-03-10`);
     t.equal(existing.statusCode, 200, 'leading zeros are the same id');
   });
