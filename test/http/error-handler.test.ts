@@ -38,4 +38,7 @@ t.test('a database error a request caused is a 400 with our sentence; the databa
     t.equal(page.statusCode, status);
     t.notMatch(page.body, raw, `${name}: the page has none of the database's text`);
   }
+  const guarded = await app.inject({ url: '/api/probe/date?x=%00&y=1&y=2' });
+  t.equal(guarded.statusCode, 400, 'a route added after build() is behind the input guard too');
+  t.equal(guarded.json().message, 'The parameter "x" contains a control character (U+0000), which it may not: remove it and try again.');
 });
