@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import type { Config } from '../config.ts';
+import { readForm, readQuery } from '../http/input.ts';
 import { renderPage } from '../http/render.ts';
 import { SESSION_COOKIE, sessionToken } from './auth.plugin.ts';
 import { decoyHash, verifyPassword } from './password.ts';
@@ -13,16 +14,37 @@ interface LoginBody {
   next?: unknown;
 }
 
-/** Only a path on this site: never //evil.example or https://…, so sign-in cannot be used to redirect away. */
+/** Longer than any address of this site a sign-in redirect could have come from. */
+const MAX_NEXT_LENGTH = 2000;
+const PLACEHOLDER_ORIGIN = 'http://tanktop.invalid';
+
+/**
+ * Only a path on this site: never //evil.example or https://…, so sign-in
+ * cannot be used to redirect away. Checking the first characters is not
+ * enough: browsers drop tabs and newlines from a Location and read a
+ * backslash as a slash, so `/<TAB>/evil.example` and `/\evil.example` lead
+ * off-site. Hence only printable ASCII without backslashes (what our own
+ * redirect to /login writes: the address percent-encoded), a single leading
+ * slash, and the address must resolve to this site's origin. The text is
+ * returned as given, never re-serialised: `/..//x` resolves to the path
+ * `//x`, which written back would be protocol-relative.
+ */
 export function safeNext(next: unknown): string {
-  return typeof next === 'string' && /^\/(?![/\\])/.test(next) ? next : '/';
+  if (typeof next !== 'string' || next.length > MAX_NEXT_LENGTH) return '/';
+  if (!/^\/(?![/\\])[\x21-\x7e]*$/.test(next) || next.includes('\\')) return '/';
+  try {
+    return new URL(next, PLACEHOLDER_ORIGIN).origin === PLACEHOLDER_ORIGIN ? next : '/';
+  } catch {
+    return '/';
+  }
 }
 
 /** GET/POST /login and POST /logout. Sign-in attempts are rate limited per client address. */
 export const authRoutes: FastifyPluginAsync<{ pool: pg.Pool; config: Config; sessions: SessionCache }> = async (app, { pool, config, sessions }) => {
   const showLogin = (request: FastifyRequest, reply: FastifyReply, status: number, problem?: string, name = '') =>
     renderPage(request, reply.status(status), 'auth/login', {
-      title: 'Sign in', problem, name, next: safeNext((request.query as { next?: unknown }).next ?? (request.body as LoginBody | undefined)?.next),
+      title: 'Sign in', problem, name,
+      next: safeNext(readQuery(request.query, ['next'], { unknown: 'ignore' })('next') ?? readForm(request.body, ['next'])('next')),
     });
 
   app.get('/login', { config: { public: true } }, async (request, reply) => showLogin(request, reply, 200));
@@ -31,9 +53,11 @@ export const authRoutes: FastifyPluginAsync<{ pool: pg.Pool; config: Config; ses
     config: { public: true, rateLimit: { max: config.loginAttemptsPerMinute, timeWindow: '1 minute' } },
     preValidation: app.csrfProtection,
   }, async (request, reply) => {
+    const field = readForm(request.body, ['name', 'password', 'next']);
+    const name = field('name') ?? '';
+    // Not trimmed: a password is what was typed (the input guard refused control characters and arrays).
     const body = (request.body ?? {}) as LoginBody;
-    const name = typeof body.name === 'string' ? body.name.trim() : '';
-    const password = typeof body.password === 'string' ? body.password : '';
+    const password = field('password') === undefined ? '' : String(body.password);
     if (!name || !password) return showLogin(request, reply, 400, 'Enter your user name and your password.', name);
 
     const user = await findUserForLogin(pool, name);
@@ -50,7 +74,7 @@ export const authRoutes: FastifyPluginAsync<{ pool: pg.Pool; config: Config; ses
       // Secure whenever the client reached us over TLS (directly, or via a trusted proxy).
       secure: request.protocol === 'https',
     });
-    return reply.redirect(safeNext(body.next), 303);
+    return reply.redirect(safeNext(field('next')), 303);
   });
 
   app.post('/logout', { config: { public: true }, preValidation: app.csrfProtection }, async (request, reply) => {

@@ -45,6 +45,8 @@ const sentence = (fragment: string) => `${fragment[0]!.toUpperCase()}${fragment.
 export const setupRoutes: FastifyPluginAsync<SetupOptions> = async (app, { pool, config, setup }) => {
   const routeConfig = {
     public: true,
+    // The form checks these itself (user-name.ts, password.ts), so a refused value shows the form again with its sentence.
+    formFieldsCheckedByRoute: ['name', 'password', 'password_confirmation'],
     rateLimit: {
       max: config.loginAttemptsPerMinute, timeWindow: '1 minute',
       errorResponseBuilder: (_request: FastifyRequest, context: { after: string }) =>

@@ -50,3 +50,42 @@ export function describeDatabaseError(error: unknown): string | undefined {
       return undefined;
   }
 }
+
+/** SQLSTATE class 22 (data exception), by code: what the client sent that the database could not use. */
+const dataExceptionSentences: Record<string, string> = {
+  [SqlState.characterNotInRepertoire]: 'The request contains a character that cannot be stored (such as a NUL): remove it and try again.',
+  [SqlState.datetimeFieldOverflow]: 'A date in the request is outside the range this site handles.',
+  [SqlState.invalidDatetimeFormat]: 'A date in the request is not one this site can read: write it YYYY-MM-DD.',
+  [SqlState.numericValueOutOfRange]: 'A number in the request is too large.',
+  [SqlState.invalidTextRepresentation]: 'A value in the request is not in the form expected (a number where a number belongs, for example).',
+  [SqlState.stringDataRightTruncation]: 'A text in the request is too long.',
+};
+
+/**
+ * The sentence an HTTP client may read for a database error its request
+ * caused, or undefined (a fault of ours: a 500). Never the database's own
+ * text, which names tables and columns and echoes values back: only the
+ * constraint sentences above, our own TTxxx messages (written for people),
+ * and a fixed sentence per data exception. Validation before SQL is the
+ * defence (src/http/input.ts); this is the net under it.
+ */
+export function describeDatabaseErrorForClient(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { code, constraint, message } = error as PgErrorLike;
+  if (typeof code !== 'string') return undefined;
+  if (constraint && constraintMessages[constraint]) return constraintMessages[constraint];
+  switch (code) {
+    case SqlState.unknownTimeZone:
+    case SqlState.emptyRebuildRange:
+    case SqlState.invoiceImmutable:
+    case SqlState.invoiceNumberGiven:
+      return message;
+    case SqlState.checkViolation:
+    case SqlState.notNullViolation:
+    case SqlState.uniqueViolation:
+    case SqlState.foreignKeyViolation:
+      return 'This could not be saved: it conflicts with what is already stored, or leaves out something required.';
+  }
+  if (code.startsWith('22')) return dataExceptionSentences[code] ?? 'A value in the request cannot be used: check what you entered and try again.';
+  return undefined;
+}

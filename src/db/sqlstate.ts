@@ -8,6 +8,9 @@ export const SqlState = Object.freeze({
   numericValueOutOfRange: '22003',
   invalidDatetimeFormat: '22007',
   datetimeFieldOverflow: '22008',
+  /** A NUL in text, or bytes that are not the database's encoding. */
+  characterNotInRepertoire: '22021',
+  stringDataRightTruncation: '22001',
   invalidPassword: '28P01',
   invalidAuthorization: '28000',
   unknownDatabase: '3D000',

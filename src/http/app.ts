@@ -17,8 +17,9 @@ import { shopRoutes } from '../shop/shop.routes.ts';
 import { statsRoutes } from '../stats/stats.routes.ts';
 import { stripeWebhookRoutes } from '../orders/stripe-webhook.routes.ts';
 import { supplierWebhookRoutes } from '../supplier/supplier-webhook.routes.ts';
-import { installErrorHandler } from './error-handler.ts';
+import { frameworkErrors, installErrorHandler } from './error-handler.ts';
 import { healthzRoutes } from './healthz.routes.ts';
+import { installInputGuard } from './input.ts';
 import { installViews } from './views.ts';
 
 export interface AppDependencies {
@@ -35,8 +36,10 @@ export interface AppDependencies {
 
 /** The HTTP application, without a listener: the server listens, tests inject. */
 export async function build(config: Config, { pool, db, log, boss, stripe, setup = createFirstUserSetup() }: AppDependencies): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, trustProxy: config.trustProxy });
+  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, trustProxy: config.trustProxy, frameworkErrors });
   installErrorHandler(app);
+  // Before any route: every route's query, path and form values pass its bounds (input.ts).
+  installInputGuard(app);
   await installViews(app);
   const sessions = createSessionCache(pool);
   await installAuth(app, config, sessions);

@@ -1,7 +1,8 @@
-import { HttpError } from '../http/http-error.ts';
+import { bad, dayRange, oneOf, readForm, readQuery, rowId, shown, wholeNumber } from '../http/input.ts';
 import { FULFILMENT_STATES, PAYMENT_STATES, type FulfilmentState, type PaymentState } from '../orders/order-states.ts';
-import { addDays, daysInRange, parseIsoDate } from '../stats/days.ts';
 import { MAX_RANGE_DAYS, MAX_SEARCH_LENGTH } from '../stats/stats-query.ts';
+
+export { bad };
 
 export const DEFAULT_PER_PAGE = 50;
 export const MAX_PER_PAGE = 200;
@@ -29,21 +30,13 @@ const listParameters = ['payment', 'fulfilment', 'review', 'from', 'to', 'q', 'p
  * wrong is a 400 with a sentence naming the parameter. One date given: the
  * other end makes the longest range allowed (366 days), as the form then shows.
  */
-export function parseOrderListQuery(raw: Record<string, unknown>): OrderListQuery {
-  const value = reader(raw, listParameters);
+export function parseOrderListQuery(raw: unknown): OrderListQuery {
+  const value = readQuery(raw, listParameters);
   const payment = oneOf('payment', value('payment'), PAYMENT_STATES);
   const fulfilment = oneOf('fulfilment', value('fulfilment'), FULFILMENT_STATES);
   const reviewText = oneOf('review', value('review'), ['yes', 'no'] as const);
 
-  const givenFrom = date('from', value('from'));
-  const givenTo = date('to', value('to'));
-  const to = givenTo ?? (givenFrom ? addDays(givenFrom, MAX_RANGE_DAYS - 1) : undefined);
-  const from = givenFrom ?? (givenTo ? addDays(givenTo, -(MAX_RANGE_DAYS - 1)) : undefined);
-  if (from !== undefined && to !== undefined) {
-    if (from > to) throw bad(`The range starts (${from}) after it ends (${to}): "from" must be on or before "to".`);
-    const days = daysInRange(from, to);
-    if (days > MAX_RANGE_DAYS) throw bad(`The range ${from} to ${to} covers ${days} days; the list covers at most ${MAX_RANGE_DAYS}.`);
-  }
+  const range = dayRange(value('from'), value('to'), { span: MAX_RANGE_DAYS, maxDays: MAX_RANGE_DAYS, covers: 'the list covers' });
 
   const q = value('q');
   if (q !== undefined && q.length > MAX_SEARCH_LENGTH) throw bad(`The search text is longer than ${MAX_SEARCH_LENGTH} characters.`);
@@ -53,8 +46,8 @@ export function parseOrderListQuery(raw: Record<string, unknown>): OrderListQuer
 
   return {
     payment, fulfilment, review: reviewText === undefined ? undefined : reviewText === 'yes',
-    from, to, q, before, after,
-    perPage: whole('per_page', value('per_page'), DEFAULT_PER_PAGE, 1, MAX_PER_PAGE),
+    from: range?.from, to: range?.to, q, before, after,
+    perPage: wholeNumber('per_page', value('per_page'), DEFAULT_PER_PAGE, 1, MAX_PER_PAGE),
   };
 }
 
@@ -80,9 +73,10 @@ export const ORDER_NUMBER = /^TT-[0-9A-Z]{4}-[0-9A-Z]{4}$/;
 /** An order by id (digits) or by its number (TT-XXXX-XXXX, any case). */
 export function parseOrderRef(raw: string): { orderId: string } | { number: string } {
   const text = raw.trim();
-  if (/^\d{1,18}$/.test(text)) return { orderId: text.replace(/^0+(?=\d)/, '') };
+  const sentence = (shownText: string) => `"${shownText}" is neither an order id (digits) nor an order number such as TT-AB12-CD34.`;
+  if (/^\d+$/.test(text)) return { orderId: rowId(text, sentence) };
   if (ORDER_NUMBER.test(text.toUpperCase())) return { number: text.toUpperCase() };
-  throw bad(`"${raw}" is neither an order id (digits) nor an order number such as TT-AB12-CD34.`);
+  throw bad(sentence(shown(raw)));
 }
 
 /** The flash messages a redirect after an action may ask for: fixed sentences, never text from the URL. */
@@ -100,8 +94,8 @@ export const FLASHES = {
 export type Flash = keyof typeof FLASHES;
 
 /** The order and dead-letter pages take only `done` (the flash after an action), and the latter a queue. */
-export function parseFlashQuery(raw: Record<string, unknown>, extra: readonly string[] = []): { done: Flash | undefined; value: (key: string) => string | undefined } {
-  const value = reader(raw, ['done', ...extra]);
+export function parseFlashQuery(raw: unknown, extra: readonly string[] = []): { done: Flash | undefined; value: (key: string) => string | undefined } {
+  const value = readQuery(raw, ['done', ...extra], { page: ' on this page' });
   return { done: oneOf('done', value('done'), Object.keys(FLASHES) as Flash[]), value };
 }
 
@@ -109,56 +103,20 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The Retry form: which job, on which queue. */
 export function parseRetryForm(body: unknown, isKnownQueue: (queue: string) => boolean): { queue: string; jobId: string } {
-  const form = (body ?? {}) as Record<string, unknown>;
-  const queue = typeof form.queue === 'string' ? form.queue.trim() : '';
-  const jobId = typeof form.job === 'string' ? form.job.trim().toLowerCase() : '';
-  if (!isKnownQueue(queue)) throw bad(`"${queue}" is not one of the application's queues.`);
-  if (!UUID.test(jobId)) throw bad(`"${jobId}" is not a job id: job ids are UUIDs.`);
+  const value = readForm(body, ['queue', 'job']);
+  const queue = value('queue') ?? '';
+  const jobId = (value('job') ?? '').toLowerCase();
+  if (!isKnownQueue(queue)) throw bad(`"${shown(queue)}" is not one of the application's queues.`);
+  if (!UUID.test(jobId)) throw bad(`"${shown(jobId)}" is not a job id: job ids are UUIDs.`);
   return { queue, jobId };
-}
-
-function reader(raw: Record<string, unknown>, known: readonly string[]): (key: string) => string | undefined {
-  for (const key of Object.keys(raw)) {
-    if (!known.includes(key)) throw bad(`There is no parameter "${key}"${known.length ? `; use ${list(known)}` : ' on this page'}.`);
-    if (typeof raw[key] !== 'string') throw bad(`The parameter "${key}" is given more than once.`);
-  }
-  return (key) => {
-    const text = (raw[key] as string | undefined)?.trim();
-    return text === '' ? undefined : text;
-  };
-}
-
-function list(words: readonly string[]): string {
-  return words.length === 1 ? words[0]! : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
-}
-
-function oneOf<T extends string>(name: string, text: string | undefined, allowed: readonly T[]): T | undefined {
-  if (text === undefined) return undefined;
-  if (!(allowed as readonly string[]).includes(text)) throw bad(`${name} must be one of ${list(allowed)}, not "${text}".`);
-  return text as T;
-}
-
-function date(name: string, text: string | undefined): string | undefined {
-  if (text === undefined) return undefined;
-  const day = parseIsoDate(text);
-  if (!day) throw bad(`"${name}" must be a date written YYYY-MM-DD, such as 2026-03-10, not "${text}".`);
-  return day;
 }
 
 function cursor(name: string, text: string | undefined): string | undefined {
   if (text === undefined) return undefined;
-  if (!/^\d{1,18}$/.test(text)) throw bad(`"${name}" must be an order id (digits), not "${text}".`);
-  return text.replace(/^0+(?=\d)/, '');
+  return rowId(text, (shownText) => `"${name}" must be an order id (digits), not "${shownText}".`);
 }
 
-function whole(name: string, text: string | undefined, fallback: number, min: number, max: number): number {
-  if (text === undefined) return fallback;
-  if (!/^\d{1,9}$/.test(text) || Number(text) < min || Number(text) > max) {
-    throw bad(`${name} must be a whole number from ${min} to ${max}, not "${text}".`);
-  }
-  return Number(text);
-}
-
-export function bad(message: string): HttpError {
-  return new HttpError(400, 'bad_request', message);
+/** An invoice id from the path. */
+export function parseInvoiceId(raw: string): string {
+  return rowId(raw, (shownText) => `"${shownText}" is not an invoice id: ids are whole numbers from 1.`);
 }

@@ -4,6 +4,7 @@ import type { PgBoss } from 'pg-boss';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/kysely.ts';
 import { HttpError } from '../http/http-error.ts';
+import { shown } from '../http/input.ts';
 import { renderPage } from '../http/render.ts';
 import type { Logger } from '../logger.ts';
 import { getInvoicePdf } from '../orders/invoices.repository.ts';
@@ -13,7 +14,7 @@ import { deadLettersPage } from './ops-dead-letters.service.ts';
 import { loadOrder, orderPage, type OrderCapabilities } from './ops-order.service.ts';
 import { orderListPage } from './ops-orders.service.ts';
 import { opsQueues } from './ops-queues.ts';
-import { bad, parseFlashQuery, parseOrderListQuery, parseOrderRef, parseRetryForm, type Flash } from './ops-query.ts';
+import { bad, parseFlashQuery, parseInvoiceId, parseOrderListQuery, parseOrderRef, parseRetryForm, type Flash } from './ops-query.ts';
 import { retryJob } from './ops-retry.service.ts';
 
 export interface OpsRoutesOptions {
@@ -104,7 +105,7 @@ export const opsRoutes: FastifyPluginAsync<OpsRoutesOptions> = async (app, optio
   app.get('/ops/dead-letters', async (request, reply) => {
     const { done, value } = parseFlashQuery(request.query as Query, ['queue']);
     const queue = value('queue');
-    if (queue !== undefined && !queues.isKnown(queue)) throw bad(`"${queue}" is not one of the application's queues.`);
+    if (queue !== undefined && !queues.isKnown(queue)) throw bad(`"${shown(queue)}" is not one of the application's queues.`);
     return renderPage(request, noStore(reply), 'ops/dead-letters', await deadLettersPage(db, queues, { queue, done, canRetry: boss !== undefined }));
   });
 
@@ -115,8 +116,7 @@ export const opsRoutes: FastifyPluginAsync<OpsRoutesOptions> = async (app, optio
   });
 
   app.get('/ops/invoices/:id/pdf', async (request, reply) => {
-    const id = (request.params as { id: string }).id;
-    if (!/^\d{1,18}$/.test(id)) throw bad(`"${id}" is not an invoice id: ids are whole numbers.`);
+    const id = parseInvoiceId((request.params as { id: string }).id);
     const document = await getInvoicePdf(db, id);
     if (!document) throw new HttpError(404, 'document_not_ready', `There is no rendered PDF for invoice ${id} (yet).`);
     return noStore(reply).type('application/pdf')

@@ -67,35 +67,40 @@ export function validateCheckout(request: CheckoutRequest): ValidCheckout {
     if (!/^[1-9][0-9]{0,17}$/.test(customerId)) refuse('unknown_customer', 'This customer account does not exist.');
     validCustomer = { customerId };
   } else {
-    const name = text(customer.name, 200);
+    const name = text(customer.name, 200, 'Name');
     if (!name) refuse('missing_name', 'Enter your name.');
-    const email = text(customer.email, 254);
+    const email = text(customer.email, 254, 'E-mail address');
     if (!email || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) refuse('invalid_email', 'Enter a valid e-mail address, like ann@example.com.');
-    validCustomer = { email, name, telephone: text(customer.telephone, 50) || null };
+    validCustomer = { email, name, telephone: text(customer.telephone, 50, 'Telephone') || null };
   }
   const address = customer.address === undefined && 'customerId' in customer ? null : validateAddress(customer.address);
 
-  const referral = text(request.referralCode, 64);
+  const referral = text(request.referralCode, 64, 'Referral code');
   return { lines, customer: validCustomer, address, referralCode: referral && /^[A-Za-z0-9_-]{2,64}$/.test(referral) ? referral : null };
 }
 
 function validateAddress(address: AddressInput | undefined): NonNullable<ValidCheckout['address']> {
   if (!address || typeof address !== 'object') refuse('missing_address', 'Enter the address we should send your order to.');
-  const line1 = text(address.line1, 200);
+  const line1 = text(address.line1, 200, 'Address line 1');
   if (!line1) refuse('missing_address', 'Enter the street and number of your address.');
-  const postalCode = text(address.postalCode, 20);
+  const postalCode = text(address.postalCode, 20, 'Postal code');
   if (!postalCode) refuse('missing_postal_code', 'Enter the postal code of your address.');
-  const city = text(address.city, 100);
+  const city = text(address.city, 100, 'Town or city');
   if (!city) refuse('missing_city', 'Enter the town or city of your address.');
-  const country = text(address.country, 2).toUpperCase();
+  const country = text(address.country, 2, 'Country').toUpperCase();
   if (!/^[A-Z]{2}$/.test(country)) refuse('invalid_country', 'Choose the country of your address (a two-letter code such as GB or DE).');
-  return { line1, line2: text(address.line2, 200) || null, postalCode, city, country };
+  return { line1, line2: text(address.line2, 200, 'Address line 2') || null, postalCode, city, country };
 }
 
-/** Trimmed text, or '' for anything that is not a string; too long is refused, not cut. */
-function text(value: unknown, max: number): string {
+/**
+ * Trimmed text, or '' for anything that is not a string; too long is
+ * refused, not cut, and so is a control character (a NUL cannot be stored
+ * in a text column; tabs and newlines do not belong on one line of an address).
+ */
+function text(value: unknown, max: number, label: string): string {
   if (typeof value !== 'string') return '';
   const trimmed = value.trim();
-  if (trimmed.length > max) refuse('too_long', `A field is longer than ${max} characters.`);
+  if (trimmed.length > max) refuse('too_long', `The field "${label}" is longer than ${max} characters.`);
+  if (/[\p{Cc}\p{Cs}]/u.test(trimmed)) refuse('invalid_field', `The field "${label}" contains a control character, which it may not: remove it and try again.`);
   return trimmed;
 }

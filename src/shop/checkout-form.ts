@@ -1,4 +1,5 @@
 import { HttpError } from '../http/http-error.ts';
+import { problemWith } from '../http/input.ts';
 import { MAX_QUANTITY, type CheckoutRequest } from '../orders/checkout-request.ts';
 
 /** What the customer typed, echoed back into the form when something is wrong. */
@@ -17,14 +18,33 @@ export interface CheckoutFormValues {
   quantities: Map<string, string>;
 }
 
+/** The customer's fields and their labels on the form, for sentences the customer can act on. */
+export const CUSTOMER_FIELDS: Readonly<Record<string, string>> = Object.freeze({
+  email: 'E-mail address', name: 'Name', line1: 'Address line 1', line2: 'Address line 2',
+  postal_code: 'Postal code', city: 'Town or city', country: 'Country', referral_code: 'Referral code',
+});
+
 export const QUANTITY_FIELD = /^qty_([^\s]{1,40})$/;
 const MAX_QUANTITY_FIELDS = 200;
 
 function field(body: Record<string, unknown>, name: string, max = 300): string {
   const value = body[name];
-  // A field sent twice arrives as an array: the first one counts.
+  // For showing back only: a field sent twice (an array) or with control characters is refused by checkCustomerFields.
   const text = Array.isArray(value) ? value[0] : value;
-  return typeof text === 'string' ? text.slice(0, max) : '';
+  return typeof text === 'string' ? text.slice(0, max).replace(/[\p{Cc}\p{Cs}]/gu, '') : '';
+}
+
+/**
+ * The customer's fields as src/http/input.ts's guard would check them (the
+ * route opts out of the guard for these, see shop.routes.ts), with the
+ * sentence naming the field by its label, so the form can show it.
+ */
+export function checkCustomerFields(body: unknown): void {
+  const form = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+  for (const [name, label] of Object.entries(CUSTOMER_FIELDS)) {
+    const problem = form[name] === undefined ? undefined : problemWith('field', label, form[name]);
+    if (problem) throw new HttpError(400, 'invalid_field', problem);
+  }
 }
 
 /** The form's fields as typed (never trusted: the values only go back into the form, escaped). */

@@ -2,9 +2,10 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type Stripe from 'stripe';
 import { sessionSecret } from '../auth/session-secret.ts';
 import type { Config } from '../config.ts';
-import { describeDatabaseError } from '../db/database-errors.ts';
+import { describeDatabaseErrorForClient } from '../db/database-errors.ts';
 import type { Db } from '../db/kysely.ts';
 import { HttpError } from '../http/http-error.ts';
+import { readForm, readQuery } from '../http/input.ts';
 import { renderPage } from '../http/render.ts';
 import type { Logger } from '../logger.ts';
 import { MAX_QUANTITY } from '../orders/checkout-request.ts';
@@ -14,7 +15,7 @@ import { formatAmount } from '../orders/money.ts';
 import type { InvoiceKind } from '../orders/orders.schema.ts';
 import { getOrderStatus, type OrderStatus } from '../orders/order-status.ts';
 import { createStripeClient } from '../orders/stripe-client.ts';
-import { checkoutRequestOf, formValues, type CheckoutFormValues } from './checkout-form.ts';
+import { checkCustomerFields, checkoutRequestOf, CUSTOMER_FIELDS, formValues, type CheckoutFormValues } from './checkout-form.ts';
 import { orderAccess, orderNumberFrom, rememberedOrders, rememberOrder, sameSecret } from './order-access.ts';
 import { orderPageModel } from './order-page.ts';
 import { findDocumentId, findOrderForAccess, lastPaymentFailure, listProducts } from './shop.repository.ts';
@@ -31,7 +32,6 @@ export interface ShopRoutesOptions {
 export const SHOP_PAGE_SIZE = 50;
 const MAX_SEARCH = 100;
 
-type Query = Record<string, unknown>;
 type Params = { number: string };
 
 /** Customers do not sign in: every shop route is public (the stats pages keep their sign-in). */
@@ -95,31 +95,35 @@ export const shopRoutes: FastifyPluginAsync<ShopRoutesOptions> = async (app, { d
   /** The order number of a keyed order address, or a 404 that says nothing about which orders exist. */
   function keyedNumber(request: FastifyRequest): string {
     const number = orderNumberFrom((request.params as Params).number);
-    if (!number || !access.allows(number, (request.query as Query).key)) {
+    if (!number || !access.allows(number, readQuery(request.query, ['key'], { unknown: 'ignore' })('key'))) {
       throw new HttpError(404, 'unknown_order', 'This order link is not valid: open the link from your order e-mail, or the one you were sent back to after paying.');
     }
     return number;
   }
 
   app.get('/shop', PUBLIC, async (request, reply) => {
-    const query = request.query as Query;
-    const q = typeof query.q === 'string' ? query.q.trim() : '';
+    const value = readQuery(request.query, ['q', 'ref'], { unknown: 'ignore' });
+    const q = value('q') ?? '';
     if (q.length > MAX_SEARCH) throw new HttpError(400, 'search_too_long', `Search for at most ${MAX_SEARCH} characters.`);
     // A sales agent's referral link: /shop?ref=CODE fills in the code.
-    const ref = typeof query.ref === 'string' ? query.ref.trim().slice(0, 64) : '';
+    const ref = (value('ref') ?? '').slice(0, 64);
     return showShop(request, reply, 200, emptyForm(q, ref));
   });
 
-  app.post('/shop/checkout', { ...PUBLIC, preValidation: app.csrfProtection }, async (request, reply) => {
+  // The customer's fields are checked by the route (checkCustomerFields), so a refusal shows in the form with what was typed.
+  app.post('/shop/checkout', {
+    config: { public: true, formFieldsCheckedByRoute: Object.keys(CUSTOMER_FIELDS) }, preValidation: app.csrfProtection,
+  }, async (request, reply) => {
     const values = formValues(request.body);
     let result;
     try {
+      checkCustomerFields(request.body);
       result = await createCheckout(checkoutDeps, checkoutRequestOf(values));
     } catch (error) {
       // The order is saved as payment_failed: its page offers to pay again.
       if (error instanceof PaymentGatewayError) return paymentUnavailable(request, reply, error);
       if (error instanceof HttpError && error.statusCode < 500) return showShop(request, reply, error.statusCode, values, error.message);
-      const explained = describeDatabaseError(error);
+      const explained = describeDatabaseErrorForClient(error);
       if (explained) return showShop(request, reply, 400, values, explained);
       throw error;
     }
@@ -180,7 +184,7 @@ export const shopRoutes: FastifyPluginAsync<ShopRoutesOptions> = async (app, { d
     if (!number) throw new HttpError(404, 'unknown_order', 'There is no order with this number.');
     const order = await findOrderForAccess(db, number);
     // Only the gateway (and so whoever paid) knows the session id it puts here.
-    if (order && sameSecret(order.checkoutSessionId, (request.query as Query).session_id)) {
+    if (order && sameSecret(order.checkoutSessionId, readQuery(request.query, ['session_id'], { unknown: 'ignore' })('session_id'))) {
       rememberOrder(request, reply, number);
       return reply.redirect(access.orderPath(number), 303);
     }
@@ -213,8 +217,7 @@ export const shopRoutes: FastifyPluginAsync<ShopRoutesOptions> = async (app, { d
   }, async (request, reply) => {
     const number = orderNumberFrom((request.params as Params).number);
     if (!number) throw new HttpError(404, 'unknown_order', 'There is no order with this number.');
-    const body = (request.body ?? {}) as Query;
-    const email = typeof body.email === 'string' ? body.email.trim().slice(0, 254) : '';
+    const email = (readForm(request.body, ['email'])('email') ?? '').slice(0, 254);
     if (!email) {
       return renderPage(request, reply.status(400), 'shop/find-order', { title: `Order ${number}`, number, email, problem: 'Enter the e-mail address you placed the order with.' });
     }

@@ -13,20 +13,33 @@ const BATCH = 2_000;
 /**
  * Every row of the filtered range as CSV (all pages: a download is the whole
  * table), in the page's order, streamed from a server-side cursor: a year of
- * customers is millions of rows and never sits in memory. A client that goes
- * away closes the cursor and frees the connection (the generator's finally).
+ * customers is millions of rows and never sits in memory.
+ *
+ * The cursor is opened and its first batch read before the stream exists, so
+ * a query the database refuses is an error response with its status, not a
+ * 200 cut off mid-file. A client that goes away (or a stream that is never
+ * read) closes the cursor and frees the connection: the stream's close ends
+ * the generator, whose finally rolls back.
  */
 export async function tableCsv(pool: pg.Pool, db: Db, dimension: DimensionInfo, query: StatsQuery): Promise<Readable> {
   const ids = query.q === undefined ? undefined : await searchEntityIds(db, dimension, query.q);
   const compiled = rowsSortedQuery(rangeFilter(dimension, query, ids), query.sort, query.dir).compile(db);
   const header = csvLine(['day', `${dimension.dimension}_id`, `${dimension.dimension}_name`, 'sales_count', 'total_price']);
   const rows = cursorRows<StatsRow>(pool, compiled.sql, compiled.parameters as unknown[]);
-  return Readable.from((async function* () {
+  const first = await rows.next();
+  const lines = (batch: StatsRow[]) => batch.map((row) => csvLine([row.day, row.entity_id, row.name, row.sales_count, plainMoney(row.total_price)])).join('');
+  const stream = Readable.from((async function* () {
     yield header;
-    for await (const batch of rows) {
-      yield batch.map((row) => csvLine([row.day, row.entity_id, row.name, row.sales_count, plainMoney(row.total_price)])).join('');
+    if (first.done) return;
+    yield lines(first.value);
+    for (;;) {
+      const next = await rows.next();
+      if (next.done) return;
+      yield lines(next.value);
     }
   })());
+  stream.once('close', () => void rows.return(undefined).catch(() => {}));
+  return stream;
 }
 
 /** One entity's series (already in memory: at most a year of days). */

@@ -8,6 +8,7 @@ import { createSessionCache } from '../../src/auth/session-cache.ts';
 import { insertUser } from '../../src/auth/users.repository.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { installErrorHandler } from '../../src/http/error-handler.ts';
+import { installInputGuard } from '../../src/http/input.ts';
 import { installViews } from '../../src/http/views.ts';
 import { workQueue } from '../../src/jobs/work-queue.ts';
 import { processStripeEventJob } from '../../src/orders/jobs/process-stripe-event.job.ts';
@@ -57,6 +58,7 @@ export async function opsHarness(t: Test): Promise<OpsHarness> {
   const config = loadConfig({ LOGIN_ATTEMPTS_PER_MINUTE: '1000', STRIPE_API_BASE: 'http://127.0.0.1:9', STRIPE_TIMEOUT_MS: '1000' });
   const app = Fastify({ loggerInstance: testLog as FastifyBaseLogger });
   installErrorHandler(app);
+  installInputGuard(app);
   await installViews(app);
   const sessions = createSessionCache(database.pool);
   await installAuth(app, config, sessions);
