@@ -78,11 +78,16 @@ export interface WebhookEventsTable {
   provider: string;
   event_id: string;
   type: string;
-  payload: Json<unknown>;
+  /** Null only for a refused body that is not JSON (raw_body has it). */
+  payload: ColumnType<unknown, string | null, string | null>;
   received_at: Timestamp;
   processed_at: Date | null;
   outcome: string | null;
   processing_error: string | null;
+  /** Why a signed event was refused (stored, acknowledged, never processed); null for an accepted one. */
+  refused_reason: string | null;
+  /** The body as received, kept when the payload is not a faithful copy of it. */
+  raw_body: Buffer | null;
 }
 
 export interface InvoiceCountersTable {

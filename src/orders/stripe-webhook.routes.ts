@@ -4,9 +4,10 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/kysely.ts';
 import { HttpError } from '../http/http-error.ts';
 import { recordWebhookReject, type WebhookRejectReason } from '../metrics/webhook-rejects.ts';
-import { Queues } from './order-queues.ts';
-import { storeWebhookEvent } from './webhook-inbox.ts';
+import { receiveVerifiedWebhook } from '../webhooks/receive-webhook.ts';
 import { checkWebhookSignature } from '../webhooks/webhook-signature.ts';
+import { Queues } from './order-queues.ts';
+import { stripeEventProblem } from './stripe-event-shape.ts';
 
 /** Stripe's events are a few KB; anything near this is not one of them. */
 export const WEBHOOK_BODY_LIMIT = 256 * 1024;
@@ -20,7 +21,6 @@ const REJECT_REASONS: ReadonlyMap<unknown, WebhookRejectReason> = new Map([
   ['stale_signature', 'stale'],
   ['FST_ERR_CTP_BODY_TOO_LARGE', 'too_large'],
   ['empty_body', 'bad_payload'],
-  ['not_an_event', 'bad_payload'],
 ]);
 
 export interface StripeWebhookOptions {
@@ -36,12 +36,13 @@ export interface StripeWebhookOptions {
  * against Stripe-Signature, never re-serialised JSON, with the check the
  * supplier's route uses (src/webhooks/webhook-signature.ts): a missing or
  * forged signature, or one dated more than 300 s from now either way, is a 400
- * and nothing is stored. A verified event is stored
- * and its processing job enqueued in one transaction, then answered 200, also
- * when it was already stored (the gateway delivers at least once): the work
- * happens in the job, so the gateway never waits for it and never sees our
- * errors as a reason to resend, except a 500 when the event could not be
- * stored, which it should resend.
+ * and nothing is stored. A verified event is stored and its processing job
+ * enqueued in one transaction, then answered 200, also when it was already
+ * stored (the gateway delivers at least once): the work happens in the job, so
+ * the gateway never waits for it and never sees our errors as a reason to
+ * resend, except a 500 when the event could not be stored, which it should
+ * resend. A signed event the processor could not apply (stripe-event-shape.ts)
+ * is stored as refused and answered 200 with `refused` (receive-webhook.ts).
  *
  * Encapsulated: the raw-body parser and the size limit apply to this route only.
  */
@@ -67,18 +68,9 @@ export const stripeWebhookRoutes: FastifyPluginAsync<StripeWebhookOptions> = asy
       }
       throw new HttpError(400, 'invalid_signature', 'The Stripe-Signature header does not match this body and the webhook secret.');
     }
-    let event: { id?: unknown; type?: unknown };
-    try {
-      event = JSON.parse(body.toString('utf8'));
-    } catch {
-      throw new HttpError(400, 'not_an_event', 'The body is signed but is not JSON.');
-    }
-    if (typeof event?.id !== 'string' || typeof event.type !== 'string') {
-      throw new HttpError(400, 'not_an_event', 'The body is signed but is not an event (it needs an id and a type).');
-    }
-
-    const stored = await storeWebhookEvent(db, boss, Queues.processStripeEvent, { provider: 'stripe', eventId: event.id, type: event.type, body });
-    request.log.info({ eventId: event.id, eventType: event.type, bytes: body.length, duplicate: !stored, webhookEventId: stored }, 'stripe webhook received');
-    return reply.status(200).send({ received: true, duplicate: !stored });
+    const received = await receiveVerifiedWebhook(body, {
+      db, boss, provider: 'stripe', queue: Queues.processStripeEvent, problemOf: stripeEventProblem, log: request.log,
+    });
+    return reply.status(200).send(received);
   });
 };
