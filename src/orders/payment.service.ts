@@ -10,6 +10,7 @@ import { Queues, type RefundOrderJob, type RenderInvoicePdfJob } from './order-q
 import { flagForReview, transitionPayment } from './order-state-machine.ts';
 import { enqueueSupplierSubmission } from '../supplier/submission.ts';
 import { prepared } from '../db/kysely.ts';
+import { storableJsonText } from '../webhooks/storable-json.ts';
 
 /**
  * What the payment workflow needs: the job queue (jobs are enqueued in the
@@ -70,7 +71,8 @@ export async function applyPaymentSuccess(trx: Trx, deps: PaymentDeps, payment: 
     amount,
     currency,
     status: late && !mismatch ? 'refund_pending' : 'succeeded',
-    raw: JSON.stringify(payment.raw ?? null),
+    // The gateway's words may hold what jsonb refuses (\u0000): made storable, or every retry fails.
+    raw: storableJsonText(payment.raw),
   }).onConflict((conflict) => conflict.columns(['provider', 'provider_payment_id']).doNothing())
     .returning('id').modifyEnd(prepared).executeTakeFirst();
   if (!recorded) return 'duplicate';

@@ -62,6 +62,14 @@ t.test('a payment pays the order once: payment row, one sale per unit, the invoi
   t.same(history, [{ from_state: 'pending_payment', to_state: 'paid', source: `evt_test_${orderId}` }]);
 });
 
+t.test('a payment whose gateway object holds NUL (the reconcile job reads it from the API, unsanitised) is recorded, the NUL replaced', async (t) => {
+  const { pool, products, pay } = await setup(t);
+  const orderId = await insertOrder(pool, { productId: products.mug, quantity: 3 });
+  t.equal(await pay(payment(orderId, { raw: { customer_details: { name: 'Ann\u0000Buyer' }, note: '\udc00' } })), 'paid');
+  const { rows } = await pool.query(`select raw from payments where order_id = $1`, [orderId]);
+  t.same(rows[0].raw, { customer_details: { name: 'Ann\ufffdBuyer' }, note: '\ufffd' });
+});
+
 t.test('the same payment reported again changes nothing', async (t) => {
   const { pool, boss, products, pay } = await setup(t);
   const orderId = await insertOrder(pool, { productId: products.mug, quantity: 3 });
