@@ -56,6 +56,8 @@ export interface PaymentsTable {
   currency: string;
   status: 'succeeded' | 'refund_pending' | 'refunded';
   raw: Json<unknown>;
+  /** A second payment for an order already paid: refunded on its own, the order staying paid. */
+  duplicate: Generated<boolean>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -105,6 +107,8 @@ export interface InvoicesTable {
   number: string;
   order_id: Id;
   credits_invoice_id: Id | null;
+  /** For a credit note refunding a second payment: that payment (the order's own refund has none). */
+  payment_id: Id | null;
   snapshot: Json<unknown>;
   total: Money;
   currency: string;
