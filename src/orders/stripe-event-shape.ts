@@ -20,8 +20,12 @@ const isAbsent = (value: unknown) => value === undefined || value === null;
 function text(key: string, options: { optional?: boolean } = {}): Check {
   return (o) => (options.optional && isAbsent(o[key])) || (typeof o[key] === 'string' && o[key] !== '') ? null : `${key} is not a non-empty string`;
 }
+/** The most a payments or orders amount holds (numeric(12, 2)), in minor units: a larger one fails its insert on every retry. */
+export const MAX_AMOUNT_MINOR = 999_999_999_999;
+
 function integer(key: string, options: { optional?: boolean } = {}): Check {
-  return (o) => (options.optional && isAbsent(o[key])) || (Number.isSafeInteger(o[key]) && (o[key] as number) >= 0) ? null : `${key} is not a whole amount`;
+  return (o) => (options.optional && isAbsent(o[key]))
+    || (Number.isSafeInteger(o[key]) && (o[key] as number) >= 0 && (o[key] as number) <= MAX_AMOUNT_MINOR) ? null : `${key} is not a whole amount`;
 }
 function currency(key: string): Check {
   return (o) => typeof o[key] === 'string' && /^[A-Za-z]{3}$/.test(o[key]) ? null : `${key} is not a three-letter currency`;

@@ -212,6 +212,7 @@ t.test('signed events of shapes the processor cannot apply are refused with what
   const cases: [string, string][] = [
     [event({ ...paidSession, amount_total: 12.5 }), 'data.object.amount_total is not a whole amount'],
     [event({ ...paidSession, amount_total: '1250' }), 'data.object.amount_total is not a whole amount'],
+    [event({ ...paidSession, amount_total: 1e13 }), 'data.object.amount_total is not a whole amount'],
     [event({ ...paidSession, currency: null }), 'data.object.currency is not a three-letter currency'],
     [event({ ...paidSession, metadata: { order_id: 7 } }), 'data.object.metadata.order_id is not a string'],
     [event({ ...paidSession, id: 42 }), 'data.object.id is not a non-empty string'],
