@@ -6,6 +6,7 @@ import { stripeEventProblem } from '../stripe-event-shape.ts';
 import { applyStripeEvent } from '../stripe-events.ts';
 import { workflowDeps, type OrderJobDeps } from './order-jobs.deps.ts';
 import { prepared } from '../../db/kysely.ts';
+import { storableText } from '../../webhooks/storable-json.ts';
 
 /**
  * stripe__process_event: applies one stored webhook (webhook_events row) to
@@ -38,7 +39,7 @@ export function processStripeEventJob(deps: OrderJobDeps): JobHandler<ProcessStr
         return outcome;
       });
     } catch (error) {
-      await deps.db.updateTable('webhook_events').set({ processing_error: String((error as Error).message ?? error).slice(0, 2000) })
+      await deps.db.updateTable('webhook_events').set({ processing_error: storableText(String((error as Error).message ?? error).slice(0, 2000)) })
         .where('id', '=', webhookEventId).execute().catch(() => {});
       throw error;
     }

@@ -7,6 +7,7 @@ import type { SupplierDeps } from '../supplier-deps.ts';
 import { applySupplierOrder } from '../supplier-progress.ts';
 import type { ProcessSupplierEventJob } from '../supplier-queues.ts';
 import { prepared } from '../../db/kysely.ts';
+import { storableText } from '../../webhooks/storable-json.ts';
 
 /**
  * supplier__process_event: applies one stored supplier webhook
@@ -51,7 +52,7 @@ export function processSupplierEventJob(deps: SupplierDeps): JobHandler<ProcessS
         return outcome;
       });
     } catch (error) {
-      await deps.db.updateTable('webhook_events').set({ processing_error: String((error as Error).message ?? error).slice(0, 2000) })
+      await deps.db.updateTable('webhook_events').set({ processing_error: storableText(String((error as Error).message ?? error).slice(0, 2000)) })
         .where('id', '=', webhookEventId).execute().catch(() => {});
       throw error;
     }
