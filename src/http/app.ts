@@ -48,7 +48,7 @@ export async function build(config: Config, { pool, db, log, boss, stripe, setup
   await app.register(authRoutes, { pool, config, sessions });
   await app.register(setupRoutes, { pool, config, setup });
   await app.register(statsRoutes, { pool, db });
-  await app.register(stripeWebhookRoutes, { db, config, boss, stripe });
+  await app.register(stripeWebhookRoutes, { db, config, boss });
   await app.register(supplierWebhookRoutes, { db, config, boss });
   await app.register(shopRoutes, { db, config, log, stripe });
   await app.register(opsRoutes, { db, pool, config, log, boss });

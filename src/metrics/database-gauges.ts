@@ -9,7 +9,7 @@ const EMAIL_STATUSES = Object.keys({ queued: true, sent: true, failed: true } sa
 /** pg-boss's job states but completed (see countJobs). */
 const JOB_STATES = Object.values(jobStates).filter((state) => state !== jobStates.completed);
 /** Webhook providers shown at 0 before their first event. */
-const WEBHOOK_PROVIDERS = ['stripe'];
+const WEBHOOK_PROVIDERS = ['stripe', 'supplier'];
 
 export interface DatabaseGauges {
   /** Replaces every value with the counts of one scrape; series the counts lack are 0. */
@@ -48,7 +48,7 @@ export function createDatabaseGauges(registry: Registry, queues: readonly string
   });
   const webhookEvents = new Gauge({
     name: 'tanktop_webhook_events',
-    help: 'Stored webhooks by provider and status (received: not yet processed, processed, failed: the last attempt failed, retried by its job).',
+    help: 'Stored webhooks by provider and status (received: not yet processed, processed, failed: the last attempt failed, retried by its job, refused: signed but malformed, never processed, kept for a person).',
     labelNames: ['provider', 'status'] as const,
     registers,
   });

@@ -1,8 +1,12 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/kysely.ts';
 
-/** What a webhook_events row is waiting for: its first attempt (received), done (processed), or a retry after a failure. */
-export const WEBHOOK_EVENT_STATUSES = ['received', 'processed', 'failed'] as const;
+/**
+ * What a webhook_events row is waiting for: its first attempt (received), done
+ * (processed), a retry after a failure (failed), or nothing ever (refused: signed
+ * but malformed, kept for a person).
+ */
+export const WEBHOOK_EVENT_STATUSES = ['received', 'processed', 'failed', 'refused'] as const;
 export type WebhookEventStatus = (typeof WEBHOOK_EVENT_STATUSES)[number];
 
 /** The pg-boss schema of src/jobs/boss.ts. */
@@ -39,7 +43,7 @@ export async function countWorkflow(db: Db): Promise<WorkflowCounts> {
       from orders group by payment_state, fulfilment_state
     union all
     select 'webhook_events', provider,
-           case when processed_at is not null then 'processed' when processing_error is not null then 'failed' else 'received' end,
+           case when refused_reason is not null then 'refused' when processed_at is not null then 'processed' when processing_error is not null then 'failed' else 'received' end,
            count(*)
       from webhook_events group by 2, 3
     union all

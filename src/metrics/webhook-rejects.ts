@@ -1,7 +1,11 @@
 import { Counter } from 'prom-client';
 
-/** Why a webhook was refused before anything was stored. */
-export const WEBHOOK_REJECT_REASONS = ['bad_signature', 'stale', 'too_large', 'bad_payload'] as const;
+/**
+ * Why a webhook was refused: the first four before anything was stored (an
+ * error status), `malformed` for a signed event of a shape the workflow cannot
+ * apply, stored as refused and acknowledged (webhook_events.refused_reason).
+ */
+export const WEBHOOK_REJECT_REASONS = ['bad_signature', 'stale', 'too_large', 'bad_payload', 'malformed'] as const;
 export type WebhookRejectReason = (typeof WEBHOOK_REJECT_REASONS)[number];
 
 /**
@@ -13,7 +17,7 @@ export type WebhookRejectReason = (typeof WEBHOOK_REJECT_REASONS)[number];
  */
 export const webhookRejects = new Counter({
   name: 'tanktop_webhook_rejects_total',
-  help: 'Webhooks refused before anything was stored (bad_signature: missing or forged, stale: older than the tolerance, too_large, bad_payload: empty or not an event), since the process started.',
+  help: 'Webhooks refused, since the process started: before anything was stored (bad_signature: missing or forged, stale: further than the tolerance from now, too_large, bad_payload: empty), or signed but malformed (not an event the workflow can apply: stored as refused, acknowledged, never processed).',
   labelNames: ['provider', 'reason'] as const,
   registers: [],
 });

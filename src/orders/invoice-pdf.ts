@@ -47,7 +47,9 @@ export function drawInvoice(doc: PDFKit.PDFDocument, snapshot: InvoiceSnapshot):
   doc.text(`Date: ${snapshot.issueDate}`);
   doc.text(`Order: ${snapshot.order.number} of ${snapshot.order.placedOn}`);
   if (snapshot.kind === 'credit_note') {
-    doc.text(snapshot.credits ? `Credits invoice ${snapshot.credits.number}` : 'Credits the payment of this order (no invoice was issued)');
+    doc.text(snapshot.credits ? `Credits invoice ${snapshot.credits.number}`
+      : snapshot.payment ? 'Refunds a second payment received for this order (its invoice stands)'
+        : 'Credits the payment of this order (no invoice was issued)');
     if (snapshot.reason) doc.text(`Reason: ${snapshot.reason}`);
   }
 

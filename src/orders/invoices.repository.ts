@@ -22,6 +22,8 @@ export interface InvoiceSnapshot {
   credits: { invoiceId: string; number: string } | null;
   /** Why a credit note was issued. */
   reason: string | null;
+  /** For a credit note refunding a second payment for the order (whose invoice stands): that payment. */
+  payment?: { id: string } | null;
 }
 
 export interface IssueRequest {
@@ -30,6 +32,11 @@ export interface IssueRequest {
   seller: { name: string; address: readonly string[] };
   /** For credit notes. */
   reason?: string;
+  /**
+   * For a credit note refunding a second payment (not the order): that
+   * payment and its amount. It credits no invoice: the order keeps its own.
+   */
+  payment?: { id: string; amount: string };
 }
 
 /** The invoice as inserted: its number is given when the transaction commits. */
@@ -58,7 +65,7 @@ export async function issueInvoice(trx: Transaction<Database>, request: IssueReq
     .orderBy('id')
     .modifyEnd(prepared)
     .execute();
-  const credited = request.kind === 'credit_note'
+  const credited = request.kind === 'credit_note' && !request.payment
     ? await trx.selectFrom('invoices').select(['id', 'number']).where('order_id', '=', request.orderId).where('kind', '=', 'invoice').executeTakeFirst()
     : undefined;
 
@@ -74,18 +81,19 @@ export async function issueInvoice(trx: Transaction<Database>, request: IssueReq
     address: { line1: order.address_line1, line2: order.address_line2, postalCode: order.postal_code, city: order.city, country: order.country },
     order: { id: order.id, number: order.number, placedOn: order.placed_on },
     items: items.map((item) => ({ name: item.name, quantity: item.quantity, unitPrice: item.unit_price, lineTotal: item.line_total })),
-    total: order.total,
+    total: request.payment?.amount ?? order.total,
     credits: credited ? { invoiceId: credited.id, number: credited.number } : null,
     reason: request.reason ?? null,
+    ...(request.payment ? { payment: { id: request.payment.id } } : {}),
   };
   const { rows: [inserted] } = await sql<{ id: string }>`${prepared}
-    insert into invoices (kind, series, order_id, credits_invoice_id, snapshot, total, currency, issued_at)
+    insert into invoices (kind, series, order_id, credits_invoice_id, payment_id, snapshot, total, currency, issued_at)
     values (${request.kind}, ${SERIES_PREFIX[request.kind]} || '-' || to_char(now() at time zone stats_time_zone(), 'YYYY'),
-            ${request.orderId}, ${credited?.id ?? null},
+            ${request.orderId}, ${credited?.id ?? null}, ${request.payment?.id ?? null},
             ${JSON.stringify(draft)}::jsonb || jsonb_build_object(
               'issuedAt', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
               'issueDate', to_char(now() at time zone stats_time_zone(), 'YYYY-MM-DD')),
-            ${order.total}, ${order.currency}, now())
+            ${request.payment?.amount ?? order.total}, ${order.currency}, now())
     returning id::text`.execute(trx);
   return inserted!;
 }

@@ -12,7 +12,8 @@ export const Queues = Object.freeze({
 
 export interface ProcessStripeEventJob { webhookEventId: string }
 export interface RenderInvoicePdfJob { invoiceId: string }
-export interface RefundOrderJob { orderId: string; reason: string }
+/** Without paymentId: the order's refund (refund_pending to refunded). With one: that second payment only, the order staying as it is. */
+export interface RefundOrderJob { orderId: string; reason: string; paymentId?: string }
 /** Scheduled with no data; tests pass a threshold of their own. */
 export interface ReconcilePaymentsJob { olderThanSeconds?: number }
 export interface ExpireStaleOrdersJob { graceSeconds?: number }

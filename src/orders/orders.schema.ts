@@ -56,6 +56,8 @@ export interface PaymentsTable {
   currency: string;
   status: 'succeeded' | 'refund_pending' | 'refunded';
   raw: Json<unknown>;
+  /** A second payment for an order already paid: refunded on its own, the order staying paid. */
+  duplicate: Generated<boolean>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -78,11 +80,16 @@ export interface WebhookEventsTable {
   provider: string;
   event_id: string;
   type: string;
-  payload: Json<unknown>;
+  /** Null only for a refused body that is not JSON (raw_body has it). */
+  payload: ColumnType<unknown, string | null, string | null>;
   received_at: Timestamp;
   processed_at: Date | null;
   outcome: string | null;
   processing_error: string | null;
+  /** Why a signed event was refused (stored, acknowledged, never processed); null for an accepted one. */
+  refused_reason: string | null;
+  /** The body as received, kept when the payload is not a faithful copy of it. */
+  raw_body: Buffer | null;
 }
 
 export interface InvoiceCountersTable {
@@ -100,6 +107,8 @@ export interface InvoicesTable {
   number: string;
   order_id: Id;
   credits_invoice_id: Id | null;
+  /** For a credit note refunding a second payment: that payment (the order's own refund has none). */
+  payment_id: Id | null;
   snapshot: Json<unknown>;
   total: Money;
   currency: string;

@@ -3,6 +3,8 @@ import type { Db } from '../db/kysely.ts';
 import type { PaymentDeps } from './payment.service.ts';
 import { applyStripeEvent, type EventOutcome } from './stripe-events.ts';
 import { transitionPayment } from './order-state-machine.ts';
+import { stripeEventProblem } from './stripe-event-shape.ts';
+import { toStorableJson } from '../webhooks/storable-json.ts';
 
 export interface SyncDeps extends PaymentDeps {
   db: Db;
@@ -40,6 +42,12 @@ export async function syncOrderWithGateway(deps: SyncDeps, orderId: string, opti
   }
   const type = session.status === 'complete' ? 'checkout.session.completed' : session.status === 'expired' ? 'checkout.session.expired' : null;
   if (!type) return `open`;
-  const event = { id: options.source, object: 'event', type, data: { object: session } } as unknown as Stripe.Event;
+  // The gateway's answer is held to what its webhook would be: storable text, and the shape the processor reads.
+  const event = toStorableJson({ id: options.source, object: 'event', type, data: { object: session } }).value as Stripe.Event;
+  const problem = stripeEventProblem(event);
+  if (problem) {
+    deps.log.error({ orderId, session: session.id, problem }, 'the gateway\'s answer about a checkout session cannot be applied');
+    return `refused: ${problem}`;
+  }
   return deps.db.transaction().execute((trx) => applyStripeEvent(trx, deps, event));
 }

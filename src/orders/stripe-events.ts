@@ -2,7 +2,7 @@ import type { Transaction } from 'kysely';
 import type Stripe from 'stripe';
 import type { Database } from '../db/schema.ts';
 import {
-  applyPaymentFailed, applyPaymentProcessing, applyPaymentSuccess, applySessionExpired, completeRefund, type PaymentDeps,
+  applyPaymentFailed, applyPaymentProcessing, applyPaymentSuccess, applySessionExpired, completePaymentRefund, completeRefund, secondPaymentRefundReason, type PaymentDeps,
 } from './payment.service.ts';
 import { flagForReview } from './order-state-machine.ts';
 import { prepared } from '../db/kysely.ts';
@@ -90,6 +90,13 @@ export async function applyStripeEvent(trx: Trx, deps: PaymentDeps, event: Strip
     }
     case 'charge.refunded': {
       const charge = event.data.object;
+      // A second payment's refund is that payment's, never the order's (which keeps its first payment).
+      const second = await secondPaymentOf(trx, idOf(charge.payment_intent));
+      if (second) {
+        if (charge.refunded) return completePaymentRefund(trx, deps, { paymentId: second.id, reason: second.reason, source });
+        await flagForReview(trx, second.order_id, `a partial refund of ${charge.amount_refunded} (minor units) of a second payment was made in the gateway`, source);
+        return 'partial_refund';
+      }
       const orderId = await orderOf(trx, { metadata: charge.metadata, paymentIntentId: idOf(charge.payment_intent) });
       if (!orderId) return 'ignored: no order';
       if (!charge.refunded) {
@@ -103,6 +110,8 @@ export async function applyStripeEvent(trx: Trx, deps: PaymentDeps, event: Strip
     case 'refund.updated': {
       const refund = event.data.object;
       if (refund.status !== 'succeeded') return `ignored: refund ${refund.status ?? 'pending'}`;
+      const second = await secondPaymentOf(trx, idOf(refund.payment_intent));
+      if (second) return completePaymentRefund(trx, deps, { paymentId: second.id, reason: second.reason, source });
       const orderId = await orderOf(trx, { metadata: refund.metadata, paymentIntentId: idOf(refund.payment_intent) });
       if (!orderId) return 'ignored: no order';
       // Only our own refunds (order refund_pending): whether one from the dashboard is whole, charge.refunded says.
@@ -118,6 +127,17 @@ export async function applyStripeEvent(trx: Trx, deps: PaymentDeps, event: Strip
 function idOf(value: string | { id: string } | null | undefined): string | null {
   if (!value) return null;
   return typeof value === 'string' ? value : value.id;
+}
+
+/**
+ * The second payment (payments.duplicate) a payment intent is, if it is one,
+ * and the reason its credit note gives (as the payment's refund job words it).
+ */
+async function secondPaymentOf(trx: Trx, paymentIntentId: string | null): Promise<{ id: string; order_id: string; reason: string } | undefined> {
+  if (!paymentIntentId) return undefined;
+  const row = await trx.selectFrom('payments as p').innerJoin('orders as o', 'o.id', 'p.order_id').select(['p.id', 'p.order_id', 'o.number'])
+    .where('p.provider', '=', 'stripe').where('p.provider_payment_id', '=', paymentIntentId).where('p.duplicate', '=', true).executeTakeFirst();
+  return row && { id: row.id, order_id: row.order_id, reason: secondPaymentRefundReason(row.number) };
 }
 
 /**

@@ -1,17 +1,17 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { PgBoss } from 'pg-boss';
-import type Stripe from 'stripe';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/kysely.ts';
 import { HttpError } from '../http/http-error.ts';
 import { recordWebhookReject, type WebhookRejectReason } from '../metrics/webhook-rejects.ts';
+import { receiveVerifiedWebhook } from '../webhooks/receive-webhook.ts';
+import { checkWebhookSignature } from '../webhooks/webhook-signature.ts';
 import { Queues } from './order-queues.ts';
-import { createStripeClient } from './stripe-client.ts';
-import { storeWebhookEvent } from './webhook-inbox.ts';
+import { stripeEventProblem } from './stripe-event-shape.ts';
 
 /** Stripe's events are a few KB; anything near this is not one of them. */
 export const WEBHOOK_BODY_LIMIT = 256 * 1024;
-/** Stripe's own default: a signature older than this is refused (a replayed request). */
+/** Stripe's own default: a signature further than this from now, either way, is refused (a replayed request). */
 export const WEBHOOK_TOLERANCE_SECONDS = 300;
 
 /** The refusals of this route by error code, counted in tanktop_webhook_rejects_total. */
@@ -21,7 +21,6 @@ const REJECT_REASONS: ReadonlyMap<unknown, WebhookRejectReason> = new Map([
   ['stale_signature', 'stale'],
   ['FST_ERR_CTP_BODY_TOO_LARGE', 'too_large'],
   ['empty_body', 'bad_payload'],
-  ['not_an_event', 'bad_payload'],
 ]);
 
 export interface StripeWebhookOptions {
@@ -29,25 +28,25 @@ export interface StripeWebhookOptions {
   config: Config;
   /** Enqueues the processing job; a process without one stores the event and the reconcile job enqueues it later. */
   boss?: Pick<PgBoss, 'send'>;
-  /** Only its signature verification is used here (no network); default: a client from config. */
-  stripe?: Stripe;
 }
 
 /**
  * POST /webhooks/stripe, the gateway's inbox. Public (the gateway has no
  * session; the signature is its credential). The raw bytes are verified
- * against Stripe-Signature, never re-serialised JSON; a missing, forged or
- * stale signature is a 400 and nothing is stored. A verified event is stored
- * and its processing job enqueued in one transaction, then answered 200, also
- * when it was already stored (the gateway delivers at least once): the work
- * happens in the job, so the gateway never waits for it and never sees our
- * errors as a reason to resend, except a 500 when the event could not be
- * stored, which it should resend.
+ * against Stripe-Signature, never re-serialised JSON, with the check the
+ * supplier's route uses (src/webhooks/webhook-signature.ts): a missing or
+ * forged signature, or one dated more than 300 s from now either way, is a 400
+ * and nothing is stored. A verified event is stored and its processing job
+ * enqueued in one transaction, then answered 200, also when it was already
+ * stored (the gateway delivers at least once): the work happens in the job, so
+ * the gateway never waits for it and never sees our errors as a reason to
+ * resend, except a 500 when the event could not be stored, which it should
+ * resend. A signed event the processor could not apply (stripe-event-shape.ts)
+ * is stored as refused and answered 200 with `refused` (receive-webhook.ts).
  *
  * Encapsulated: the raw-body parser and the size limit apply to this route only.
  */
-export const stripeWebhookRoutes: FastifyPluginAsync<StripeWebhookOptions> = async (app, { db, config, boss, stripe }) => {
-  const verifier = stripe ?? createStripeClient(config.stripe);
+export const stripeWebhookRoutes: FastifyPluginAsync<StripeWebhookOptions> = async (app, { db, config, boss }) => {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   // One place for every refusal, the size limit's too (Fastify raises it before the handler runs).
@@ -59,27 +58,19 @@ export const stripeWebhookRoutes: FastifyPluginAsync<StripeWebhookOptions> = asy
   app.post('/webhooks/stripe', { bodyLimit: WEBHOOK_BODY_LIMIT, config: { public: true } }, async (request, reply) => {
     const body = request.body;
     if (!Buffer.isBuffer(body) || body.length === 0) throw new HttpError(400, 'empty_body', 'A webhook needs a body: the event, as JSON.');
-    const signature = request.headers['stripe-signature'];
-    if (typeof signature !== 'string' || signature === '') {
-      throw new HttpError(400, 'missing_signature', 'The Stripe-Signature header is missing: only signed events are accepted.');
+    const header = request.headers['stripe-signature'];
+    const check = checkWebhookSignature(typeof header === 'string' ? header : undefined, body, config.stripe.webhookSecret, WEBHOOK_TOLERANCE_SECONDS);
+    if (check !== 'valid') {
+      request.log.warn({ bytes: body.length, check }, 'stripe webhook refused: bad signature');
+      if (check === 'missing') throw new HttpError(400, 'missing_signature', 'The Stripe-Signature header is missing: only signed events are accepted.');
+      if (check === 'stale') {
+        throw new HttpError(400, 'stale_signature', `The Stripe-Signature timestamp is more than ${WEBHOOK_TOLERANCE_SECONDS} seconds away from now: the event is refused as a possible replay.`);
+      }
+      throw new HttpError(400, 'invalid_signature', 'The Stripe-Signature header does not match this body and the webhook secret.');
     }
-
-    let event: Stripe.Event;
-    try {
-      event = verifier.webhooks.constructEvent(body, signature, config.stripe.webhookSecret, WEBHOOK_TOLERANCE_SECONDS);
-    } catch (error) {
-      const stale = /tolerance/i.test((error as Error).message);
-      request.log.warn({ bytes: body.length, reason: (error as Error).message }, 'stripe webhook refused: bad signature');
-      throw stale
-        ? new HttpError(400, 'stale_signature', `The Stripe-Signature timestamp is more than ${WEBHOOK_TOLERANCE_SECONDS} seconds old: the event is refused as a possible replay.`)
-        : new HttpError(400, 'invalid_signature', 'The Stripe-Signature header does not match this body and the webhook secret.');
-    }
-    if (typeof event?.id !== 'string' || typeof event.type !== 'string') {
-      throw new HttpError(400, 'not_an_event', 'The body is signed but is not an event (it needs an id and a type).');
-    }
-
-    const stored = await storeWebhookEvent(db, boss, Queues.processStripeEvent, { provider: 'stripe', eventId: event.id, type: event.type, body });
-    request.log.info({ eventId: event.id, eventType: event.type, bytes: body.length, duplicate: !stored, webhookEventId: stored }, 'stripe webhook received');
-    return reply.status(200).send({ received: true, duplicate: !stored });
+    const received = await receiveVerifiedWebhook(body, {
+      db, boss, provider: 'stripe', queue: Queues.processStripeEvent, problemOf: stripeEventProblem, log: request.log,
+    });
+    return reply.status(200).send(received);
   });
 };

@@ -21,7 +21,8 @@ export async function requestRefund(trx: Transaction<Database>, deps: SupplierDe
   if (order.payment_state === 'refund_pending' || order.payment_state === 'refunded') return 'already_refunding';
   if (order.payment_state !== 'paid') return 'not_paid';
   await transitionPayment(trx, { orderId: order.id, to: 'refund_pending', from: ['paid'], reason: request.reason, source: request.source }, deps.log);
-  await trx.updateTable('payments').set({ status: 'refund_pending' }).where('order_id', '=', order.id).where('status', '=', 'succeeded').execute();
+  // A second payment is refunded on its own (order__refund with its paymentId), never as the order's.
+  await trx.updateTable('payments').set({ status: 'refund_pending' }).where('order_id', '=', order.id).where('status', '=', 'succeeded').where('duplicate', '=', false).execute();
   const job: RefundOrderJob = { orderId: order.id, reason: request.reason };
   await deps.boss.send(Queues.refundOrder, job, { db: jobsIn(trx) });
   deps.log.info({ orderId: order.id, reason: request.reason }, 'refund requested');

@@ -4,10 +4,10 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/kysely.ts';
 import { HttpError } from '../http/http-error.ts';
 import { recordWebhookReject, WEBHOOK_REJECT_REASONS, webhookRejects, type WebhookRejectReason } from '../metrics/webhook-rejects.ts';
-import { storeWebhookEvent } from '../orders/webhook-inbox.ts';
-import { isSupplierEvent, type SupplierEvent } from './supplier-api.types.ts';
+import { receiveVerifiedWebhook } from '../webhooks/receive-webhook.ts';
+import { checkWebhookSignature } from '../webhooks/webhook-signature.ts';
+import { supplierEventProblem } from './supplier-api.types.ts';
 import { SupplierQueues } from './supplier-queues.ts';
-import { checkSupplierSignature } from './supplier-webhook-signature.ts';
 
 /** The supplier's events carry one order (a few KB); anything near this is not one of them. */
 export const SUPPLIER_WEBHOOK_BODY_LIMIT = 256 * 1024;
@@ -21,7 +21,6 @@ const REJECT_REASONS: ReadonlyMap<unknown, WebhookRejectReason> = new Map([
   ['stale_signature', 'stale'],
   ['FST_ERR_CTP_BODY_TOO_LARGE', 'too_large'],
   ['empty_body', 'bad_payload'],
-  ['not_an_event', 'bad_payload'],
 ]);
 
 // Present at 0 from the start, as the gateway's are.
@@ -42,7 +41,10 @@ export interface SupplierWebhookOptions {
  * (provider 'supplier', unique per event id) with its supplier__process_event
  * job in one transaction, then answered 200, also when it was stored already
  * (delivery is at least once). A 500 only when it could not be stored, which
- * the supplier should resend.
+ * the supplier should resend. A signed event the processor could not apply
+ * (supplierEventProblem) is stored as refused and answered 200 with `refused`
+ * (receive-webhook.ts): the supplier retries any non-2xx, and it would never
+ * become applicable.
  *
  * Encapsulated: the raw-body parser and the size limit apply to this route only.
  */
@@ -58,7 +60,7 @@ export const supplierWebhookRoutes: FastifyPluginAsync<SupplierWebhookOptions> =
     const body = request.body;
     if (!Buffer.isBuffer(body) || body.length === 0) throw new HttpError(400, 'empty_body', 'A webhook needs a body: the event, as JSON.');
     const header = request.headers['supplier-signature'];
-    const check = checkSupplierSignature(typeof header === 'string' ? header : undefined, body, config.supplier.webhookSecret, SUPPLIER_WEBHOOK_TOLERANCE_SECONDS);
+    const check = checkWebhookSignature(typeof header === 'string' ? header : undefined, body, config.supplier.webhookSecret, SUPPLIER_WEBHOOK_TOLERANCE_SECONDS);
     if (check !== 'valid') {
       request.log.warn({ bytes: body.length, check }, 'supplier webhook refused: bad signature');
       if (check === 'missing') throw new HttpError(400, 'missing_signature', 'The Supplier-Signature header is missing: only signed events are accepted.');
@@ -67,17 +69,9 @@ export const supplierWebhookRoutes: FastifyPluginAsync<SupplierWebhookOptions> =
       }
       throw new HttpError(400, 'invalid_signature', 'The Supplier-Signature header does not match this body and the webhook secret.');
     }
-    let event: SupplierEvent;
-    try {
-      const parsed: unknown = JSON.parse(body.toString('utf8'));
-      if (!isSupplierEvent(parsed)) throw new Error('not an event');
-      event = parsed;
-    } catch {
-      throw new HttpError(400, 'not_an_event', 'The body is signed but is not a supplier event (it needs an id, a type and an order).');
-    }
-
-    const stored = await storeWebhookEvent(db, boss, SupplierQueues.processEvent, { provider: 'supplier', eventId: event.id, type: event.type, body });
-    request.log.info({ eventId: event.id, eventType: event.type, bytes: body.length, duplicate: !stored, webhookEventId: stored }, 'supplier webhook received');
-    return reply.status(200).send({ received: true, duplicate: !stored });
+    const received = await receiveVerifiedWebhook(body, {
+      db, boss, provider: 'supplier', queue: SupplierQueues.processEvent, problemOf: supplierEventProblem, log: request.log,
+    });
+    return reply.status(200).send(received);
   });
 };

@@ -80,10 +80,10 @@ t.test('every refused webhook counts once under its reason; an accepted one does
     app.inject({ method: 'POST', url: '/webhooks/stripe', payload, headers: { 'content-type': 'application/json', ...headers } });
   const sign = (payload: string, options: { secret?: string; timestamp?: number } = {}) =>
     signer.webhooks.generateTestHeaderString({ payload, secret: options.secret ?? config.stripe.webhookSecret, timestamp: options.timestamp });
-  const event = JSON.stringify({ id: 'evt_metrics', object: 'event', type: 'checkout.session.completed', created: 1, data: { object: {} } });
+  const event = JSON.stringify({ id: 'evt_metrics', object: 'event', type: 'checkout.session.expired', created: 1, data: { object: { id: 'cs_metrics' } } });
   const rejects = async () => {
     const metrics = await scrape();
-    return Object.fromEntries(['bad_signature', 'stale', 'too_large', 'bad_payload']
+    return Object.fromEntries(['bad_signature', 'stale', 'too_large', 'bad_payload', 'malformed']
       .map((reason) => [reason, metrics.value('tanktop_webhook_rejects_total', { provider: 'stripe', reason })]));
   };
 
@@ -95,14 +95,14 @@ t.test('every refused webhook counts once under its reason; an accepted one does
   const big = JSON.stringify({ id: 'evt_big', padding: 'x'.repeat(300 * 1024) });
   t.equal((await deliver(big, { 'stripe-signature': sign(big) })).statusCode, 413, 'oversized');
   const notAnEvent = JSON.stringify({ hello: 'world' });
-  t.equal((await deliver(notAnEvent, { 'stripe-signature': sign(notAnEvent) })).statusCode, 400, 'signed, but not an event');
+  t.equal((await deliver(notAnEvent, { 'stripe-signature': sign(notAnEvent) })).statusCode, 200, 'signed, but not an event: stored as refused, acknowledged');
   t.equal((await deliver('', { 'stripe-signature': sign('') })).statusCode, 400, 'empty');
   t.equal((await deliver(event, { 'stripe-signature': sign(event) })).statusCode, 200, 'a good one is accepted');
 
   const after = await rejects();
   t.same(
     Object.fromEntries(Object.keys(after).map((reason) => [reason, after[reason]! - before[reason]!])),
-    { bad_signature: 2, stale: 1, too_large: 1, bad_payload: 2 },
+    { bad_signature: 2, stale: 1, too_large: 1, bad_payload: 1, malformed: 1 },
   );
 });
 
@@ -151,6 +151,7 @@ t.test('webhook events and e-mails are counted by status', async (t) => {
       ('stripe', 'evt_3', 't', '{}', null, 'gateway timeout'),
       ('stripe', 'evt_4', 't', '{}', null, null),
       ('supplier', 'sup_1', 't', '{}', null, null)`);
+  await pool.query(`insert into webhook_events (provider, event_id, type, payload, processed_at, outcome, refused_reason) values ('stripe', 'evt_5', 't', '{}', now(), 'refused', 'data.object is missing or not an object')`);
   await pool.query(`
     insert into email_outbox (dedupe_key, purpose, recipient, subject, text_body, html_body, status, sent_at) values
       ('a', 'invoice', 'a@example.com', 's', 't', 'h', 'sent', now()),
@@ -160,8 +161,8 @@ t.test('webhook events and e-mails are counted by status', async (t) => {
 
   const metrics = await scrape();
   const events = (provider: string, status: string) => metrics.value('tanktop_webhook_events', { provider, status });
-  t.same([events('stripe', 'processed'), events('stripe', 'failed'), events('stripe', 'received')], [2, 1, 1]);
-  t.same([events('supplier', 'received'), events('supplier', 'processed')], [1, 0], 'a provider appears with its first event');
+  t.same([events('stripe', 'processed'), events('stripe', 'failed'), events('stripe', 'received'), events('stripe', 'refused')], [2, 1, 1, 1], 'a refused event is not counted as processed');
+  t.same([events('supplier', 'received'), events('supplier', 'processed'), events('supplier', 'refused')], [1, 0, 0], 'every status of both providers is there');
   const outbox = (status: string) => metrics.value('tanktop_email_outbox', { status });
   t.same([outbox('sent'), outbox('queued'), outbox('failed')], [1, 2, 1]);
 });

@@ -6,14 +6,19 @@ import { flashOf, opsHarness, problemOf, type OpsHarness } from './ops-harness.t
 const DEAD_LETTER = `${Queues.processStripeEvent}__dead_letter`;
 
 /**
- * A stored webhook whose payload the handler cannot apply (an amount that is
- * not a number), processed by the real stripe__process_event handler with no
+ * A stored webhook the real stripe__process_event handler fails on, with no
  * retries left: the job fails for good and pg-boss puts a copy in the queue's
- * dead-letter queue.
+ * dead-letter queue. The event is well-formed (a malformed one is marked
+ * refused, not retried); the database refuses its payment (a trigger of this
+ * test, for these sessions only), as it would while something is broken.
  */
 async function failedWebhookJob(h: OpsHarness, orderId: string, tag: string): Promise<{ jobId: string; copyId: string }> {
   const eventId = `evt_bad_${tag}`;
-  const session = { id: `cs_bad_${tag}`, metadata: { order_id: orderId }, client_reference_id: orderId, payment_status: 'paid', amount_total: 'lots', currency: 'eur', payment_intent: null };
+  const session = { id: `cs_bad_${tag}`, metadata: { order_id: orderId }, client_reference_id: orderId, payment_status: 'paid', amount_total: 100, currency: 'eur', payment_intent: null };
+  await h.pool.query(`create or replace function test_refuse_payment() returns trigger language plpgsql as $$
+    begin raise exception 'payments of this test are refused'; end $$`);
+  await h.pool.query(`create or replace trigger test_refuse_payment before insert on payments for each row
+    when (new.provider_payment_id like 'cs\\_bad\\_%') execute function test_refuse_payment()`);
   const { rows: [row] } = await h.pool.query<{ id: string }>(
     `insert into webhook_events (provider, event_id, type, payload) values ('stripe', $1, 'checkout.session.completed', $2) returning id::text as id`,
     [eventId, JSON.stringify({ id: eventId, type: 'checkout.session.completed', data: { object: session } })]);
@@ -62,7 +67,7 @@ t.test('dead letters and Retry', async (t) => {
     t.ok(failure, 'the dead-letter copy is listed');
     t.equal(failure![2], DEAD_LETTER);
     t.match(failure![3], `<a href="/ops/orders/${orderId}">${number}</a>`, 'with its order, from the webhook the job names');
-    t.match(failure![3], 'Cannot convert lots to a BigInt', 'with the error from the job\'s output');
+    t.match(failure![3], 'payments of this test are refused', 'with the error from the job\'s output');
     t.match(failure![3], /<td class="num">1<\/td>/, 'one attempt');
     t.notOk(rows.some(([, id]) => id === jobId), 'the failed original is not listed beside its copy');
     const other = rows.find(([, , , cells]) => cells!.includes('invoice__render_pdf'));

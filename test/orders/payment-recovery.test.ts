@@ -45,6 +45,18 @@ t.test('a webhook stored without a job (a process with no queue) is processed by
   t.equal((await w.pool.query(`select outcome from webhook_events where event_id = 'evt_orphan'`)).rows[0].outcome, 'ignored: customer.created', 'an unknown event type is stored and marked ignored');
 });
 
+t.test('a stored event the processor cannot apply (written before the route checked shapes) is marked refused by its job, not retried', async (t) => {
+  const w = await workflow(t);
+  const { rows: [row] } = await w.pool.query(`insert into webhook_events (provider, event_id, type, payload)
+    values ('stripe', 'evt_old_no_data', 'checkout.session.completed', '{"id": "evt_old_no_data", "type": "checkout.session.completed"}') returning id::text`);
+  const jobId = await w.boss.send(Queues.processStripeEvent, { webhookEventId: row.id });
+  await waitFor('the job done', async () => (await w.boss.getJobById(Queues.processStripeEvent, jobId!))?.state === 'completed');
+  const job = await w.boss.getJobById(Queues.processStripeEvent, jobId!);
+  t.equal(job!.retryCount, 0, 'no retry');
+  const { rows: [event] } = await w.pool.query(`select outcome, refused_reason, processing_error, processed_at is not null as processed from webhook_events where id = $1`, [row.id]);
+  t.same(event, { outcome: 'refused', refused_reason: 'data.object is missing or not an object', processing_error: null, processed: true });
+});
+
 t.test('declined, then retried with a new session, then paid', async (t) => {
   const w = await workflow(t);
   const first = await w.checkout([{ productId: w.products.tent, quantity: 1 }]);

@@ -3,7 +3,8 @@ import t, { type Test } from 'tap';
 import { loadConfig } from '../../src/config.ts';
 import { SqlState } from '../../src/db/sqlstate.ts';
 import { Queues } from '../../src/orders/order-queues.ts';
-import { applyPaymentSuccess, completeRefund, type PaymentDeps, type ReportedPayment } from '../../src/orders/payment.service.ts';
+import { ALERT_SEND_QUEUE } from '../../src/alerts/alerts.queues.ts';
+import { applyPaymentSuccess, completePaymentRefund, completeRefund, type PaymentDeps, type ReportedPayment } from '../../src/orders/payment.service.ts';
 import { freshDatabase, testLog } from '../helpers/database.ts';
 import { jobsOf, startTestBoss } from '../helpers/job-queue.ts';
 import { count, insertOrder, makeProducts, orderRow } from '../helpers/order-fixtures.ts';
@@ -62,6 +63,14 @@ t.test('a payment pays the order once: payment row, one sale per unit, the invoi
   t.same(history, [{ from_state: 'pending_payment', to_state: 'paid', source: `evt_test_${orderId}` }]);
 });
 
+t.test('a payment whose gateway object holds NUL (the reconcile job reads it from the API, unsanitised) is recorded, the NUL replaced', async (t) => {
+  const { pool, products, pay } = await setup(t);
+  const orderId = await insertOrder(pool, { productId: products.mug, quantity: 3 });
+  t.equal(await pay(payment(orderId, { raw: { customer_details: { name: 'Ann\u0000Buyer' }, note: '\udc00' } })), 'paid');
+  const { rows } = await pool.query(`select raw from payments where order_id = $1`, [orderId]);
+  t.same(rows[0].raw, { customer_details: { name: 'Ann\ufffdBuyer' }, note: '\ufffd' });
+});
+
 t.test('the same payment reported again changes nothing', async (t) => {
   const { pool, boss, products, pay } = await setup(t);
   const orderId = await insertOrder(pool, { productId: products.mug, quantity: 3 });
@@ -118,14 +127,67 @@ t.test('a payment for an expired order is recorded and a refund is scheduled', a
   t.match(jobs[0]!.data, { orderId });
 });
 
-t.test('a second payment for a paid order is recorded and flagged, nothing else', async (t) => {
-  const { pool, products, pay } = await setup(t);
+t.test('a second payment for a paid order is recorded and its refund scheduled, alone, and the team told; the order stays paid', async (t) => {
+  const { pool, boss, products, pay } = await setup(t);
   const orderId = await insertOrder(pool, { productId: products.mug, quantity: 3 });
   await pay(payment(orderId));
-  t.equal(await pay(payment(orderId, { providerPaymentId: 'pi_other', paymentIntentId: 'pi_other' })), 'second_payment');
-  t.equal(await count(pool, `select from payments`), 2);
-  t.equal(await count(pool, `select from sales`), 3);
-  t.equal((await orderRow(pool, orderId)).needs_review, true);
+  t.equal(await pay(payment(orderId, { providerPaymentId: 'pi_other', paymentIntentId: 'pi_other', source: 'evt_second' })), 'second_payment_refund_scheduled');
+  const { rows: payments } = await pool.query(`select id::text, provider_payment_id, status, duplicate from payments order by id`);
+  t.match(payments, [{ provider_payment_id: `pi_test_${orderId}`, status: 'succeeded', duplicate: false }, { provider_payment_id: 'pi_other', status: 'refund_pending', duplicate: true }]);
+  t.equal(await count(pool, `select from sales`), 3, 'nothing sold twice');
+  t.match(await orderRow(pool, orderId), { payment_state: 'paid', needs_review: false }, 'nothing for a person to decide');
+  t.same((await jobsOf(boss, Queues.refundOrder)).map((job) => job.data),
+    [{ orderId, paymentId: payments[1].id, reason: `a second payment for order ${(await orderRow(pool, orderId)).number}, refunded` }], 'that payment\'s refund');
+  const { rows: alerts } = await pool.query(`select incident_key, severity, order_id::text, title, occurrences from alerts`);
+  t.match(alerts, [{ incident_key: `second_payment:${orderId}:${payments[1].id}`, severity: 'warning', order_id: orderId, title: /was paid twice: the second payment \(37\.50 EUR\) is being refunded/, occurrences: 1 }]);
+  t.equal((await jobsOf(boss, ALERT_SEND_QUEUE)).length, 1);
+
+  t.equal(await pay(payment(orderId, { providerPaymentId: 'pi_other', paymentIntentId: 'pi_other', source: 'evt_second_again' })), 'duplicate', 'reported again');
+  t.equal((await jobsOf(boss, Queues.refundOrder)).length, 1, 'no second refund');
+  t.equal((await pool.query(`select occurrences from alerts`)).rows[0].occurrences, 1, 'no second alert');
+});
+
+t.test('concurrent reports of one second payment schedule one refund and raise one alert', async (t) => {
+  const { pool, boss, products, pay } = await setup(t, 8);
+  const orderId = await insertOrder(pool, { productId: products.mug, quantity: 3 });
+  await pay(payment(orderId));
+  const outcomes = await Promise.all(Array.from({ length: 6 }, (_, i) => pay(payment(orderId, { providerPaymentId: 'pi_other', paymentIntentId: 'pi_other', source: `evt_${i}` }))));
+  t.same(outcomes.sort(), ['duplicate', 'duplicate', 'duplicate', 'duplicate', 'duplicate', 'second_payment_refund_scheduled']);
+  t.equal((await jobsOf(boss, Queues.refundOrder)).length, 1);
+  t.equal(await count(pool, `select from alerts`), 1);
+  t.equal((await jobsOf(boss, ALERT_SEND_QUEUE)).length, 1);
+});
+
+t.test('a second payment of another amount is flagged for a person and alerted as critical, not refunded', async (t) => {
+  const { pool, boss, products, pay } = await setup(t);
+  const orderId = await insertOrder(pool, { productId: products.mug, quantity: 3 });
+  await pay(payment(orderId));
+  t.equal(await pay(payment(orderId, { providerPaymentId: 'pi_other', paymentIntentId: 'pi_other', amountMinor: 100 })), 'second_payment');
+  t.match(await orderRow(pool, orderId), { payment_state: 'paid', needs_review: true, review_reason: /a second payment of 1\.00 EUR \(pi_other\), not the order's total/ });
+  t.same((await pool.query(`select status, duplicate from payments where provider_payment_id = 'pi_other'`)).rows, [{ status: 'succeeded', duplicate: false }]);
+  t.equal((await jobsOf(boss, Queues.refundOrder)).length, 0);
+  t.match((await pool.query(`select severity, title from alerts`)).rows, [{ severity: 'critical', title: /received a second payment of 1\.00 EUR, not its total/ }]);
+});
+
+t.test('the order\'s own refund leaves a second payment\'s pending refund alone; each gets its own credit note', async (t) => {
+  const { pool, db, deps, products, pay } = await setup(t);
+  const orderId = await insertOrder(pool, { productId: products.mug, quantity: 3 });
+  await pay(payment(orderId));
+  await pay(payment(orderId, { providerPaymentId: 'pi_other', paymentIntentId: 'pi_other' }));
+  const { rows: [second] } = await pool.query(`select id::text from payments where duplicate`);
+  t.equal(await db.transaction().execute((trx) => completeRefund(trx, deps, { orderId, reason: 'refunded in the dashboard', source: 'evt_refund' })), 'refunded');
+  t.same((await pool.query(`select provider_payment_id, status from payments order by id`)).rows,
+    [{ provider_payment_id: `pi_test_${orderId}`, status: 'refunded' }, { provider_payment_id: 'pi_other', status: 'refund_pending' }], 'the second payment is still to be refunded');
+  const refundSecond = () => db.transaction().execute((trx) => completePaymentRefund(trx, deps, { paymentId: second.id, reason: 'a second payment, refunded', source: 'job:1' }));
+  t.equal(await refundSecond(), 'refunded');
+  t.equal(await refundSecond(), 'no_change', 'its webhook after the job: nothing more');
+  const { rows } = await pool.query(`select kind, payment_id::text, credits_invoice_id is not null as credits, total::text, snapshot -> 'payment' as payment from invoices order by id`);
+  t.same(rows, [
+    { kind: 'invoice', payment_id: null, credits: false, total: '37.50', payment: null },
+    { kind: 'credit_note', payment_id: null, credits: true, total: '37.50', payment: null },
+    { kind: 'credit_note', payment_id: second.id, credits: false, total: '37.50', payment: { id: second.id } },
+  ]);
+  t.equal((await orderRow(pool, orderId)).payment_state, 'refunded');
 });
 
 t.test('twenty orders paid at once get invoice numbers 1 to 20, each once', async (t) => {

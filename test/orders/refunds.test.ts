@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import t from 'tap';
 import { getInvoicePdf } from '../../src/orders/invoices.repository.ts';
+import { retryPayment } from '../../src/orders/checkout.service.ts';
+import { Queues } from '../../src/orders/order-queues.ts';
 import { transitionPayment } from '../../src/orders/order-state-machine.ts';
 import { countRows, waitFor, workflow, type Workflow } from '../helpers/order-workflow.ts';
 
@@ -69,4 +71,50 @@ t.test('a paid order refunded in the gateway\'s dashboard gets a credit note cre
   t.equal(rows[1].credits_invoice_id, (await w.pool.query(`select id::text from invoices where kind = 'invoice'`)).rows[0].id);
   t.match(rows[1].snapshot, { credits: { number: `INV-${year}-000001` } });
   await waitFor('two e-mails: the invoice and the credit note', async () => (await w.messages()).length === 2);
+});
+
+t.test('an order paid twice (a decline, a retry, then both sessions paid) keeps its first payment and refunds the second once: one refund, one credit note, one e-mail, one alert', async (t) => {
+  const w = await workflow(t);
+  const { orderId, number } = await w.checkout([{ productId: w.products.mug, quantity: 2 }]);
+  const firstSession = await w.sessionOf(orderId);
+  await w.gateway.decline(firstSession);
+  await waitFor('the decline', async () => await paymentState(w, orderId) === 'payment_failed');
+  // The first session, still open after its decline, is paid in another tab while its webhooks are on their way,
+  // and the shopper presses Try again: the retry's expiry of that session comes too late.
+  const before = (await w.gateway.events()).length;
+  await w.gateway.addFaults({ dropWebhooks: 2 });
+  t.equal((await w.gateway.pay(firstSession)).outcome, 'paid');
+  const held = (await w.gateway.waitForEvents((events) => events.length === before + 2 && events.slice(before).every((e) => e.outcome === 'dropped'))).slice(before);
+  await retryPayment(w.checkoutDeps, orderId);
+  await w.gateway.pay(await w.sessionOf(orderId));
+  await waitFor('the order to be paid', async () => await paymentState(w, orderId) === 'paid');
+  for (const event of held) await w.gateway.resend(event.id);
+
+  await waitFor('the second payment refunded', async () => await countRows(w, `select from payments where duplicate and status = 'refunded'`) === 1);
+  await waitFor('two e-mails: the invoice and the credit note', async () => (await w.messages()).length === 2);
+  await waitFor('every webhook processed', async () => await countRows(w, `select from webhook_events where processed_at is null`) === 0);
+  // Everything again: every event resent (the gateway's at-least-once), and the refund job run once more.
+  for (const event of await w.gateway.events()) await w.gateway.resend(event.id);
+  const { rows: [second] } = await w.pool.query(`select id::text, provider_payment_id from payments where duplicate`);
+  await w.boss.send(Queues.refundOrder, { orderId, reason: 'again', paymentId: second.id });
+  await waitFor('the resent webhooks processed', async () => await countRows(w, `select from webhook_events where processed_at is null`) === 0
+    && (await w.boss.findJobs(Queues.refundOrder)).every((job) => job.state === 'completed'));
+
+  t.equal(await paymentState(w, orderId), 'paid', 'the order keeps its first payment');
+  t.same((await w.pool.query(`select status, duplicate, provider_payment_id = $2 as second from payments where order_id = $1 order by id`, [orderId, second.provider_payment_id])).rows,
+    [{ status: 'succeeded', duplicate: false, second: false }, { status: 'refunded', duplicate: true, second: true }]);
+  const refunds = (await w.gateway.requests()).filter((r) => r.method === 'POST' && r.path === '/v1/refunds');
+  t.same(refunds.map((r) => r.idempotencyKey), [`tanktop-order-${orderId}-${number}-payment-${second.id}-refund`], 'one refund at the gateway, keyed by the payment');
+  const { rows: documents } = await w.pool.query(`select kind, payment_id::text, credits_invoice_id, total::text, snapshot ->> 'reason' as reason from invoices order by id`);
+  t.match(documents, [
+    { kind: 'invoice', payment_id: null },
+    { kind: 'credit_note', payment_id: second.id, credits_invoice_id: null, total: '25.00', reason: `a second payment for order ${number}, refunded` },
+  ]);
+  t.equal(documents.length, 2, 'one credit note');
+  const mail = await w.messages();
+  t.equal(mail.length, 2, 'one credit-note e-mail');
+  t.ok(mail.some((m) => /^Credit note CN-/.test(m.subject) && /second payment we received for your order/.test(m.text ?? '')), 'it says what was refunded');
+  const { rows: alerts } = await w.pool.query(`select incident_key, severity, occurrences from alerts`);
+  t.same(alerts, [{ incident_key: `second_payment:${orderId}:${second.id}`, severity: 'warning', occurrences: 1 }], 'one alert');
+  t.equal(await countRows(w, `select from sales`), 2, 'sold once');
 });

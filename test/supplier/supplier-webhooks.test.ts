@@ -136,19 +136,25 @@ t.test('forged, stale, unsigned, oversized and malformed webhooks are refused an
   const stale = await deliver(f, event, (body) => ({ 'supplier-signature': supplierSignatureHeader(SUPPLIER_SECRET, body, Math.floor(Date.now() / 1000) - 400) }));
   t.equal(stale.statusCode, 400, 'stale');
   t.match(stale.body, /more than 300 seconds/);
+  const ahead = await deliver(f, event, (body) => ({ 'supplier-signature': supplierSignatureHeader(SUPPLIER_SECRET, body, Math.floor(Date.now() / 1000) + 400) }));
+  t.equal(ahead.statusCode, 400, 'dated ahead');
   t.equal((await deliver(f, 'x'.repeat(300 * 1024))).statusCode, 413, 'too large');
-  t.equal((await deliver(f, { hello: 'world' })).statusCode, 400, 'signed, but not an event');
+  t.equal((await deliver(f, '')).statusCode, 400, 'empty');
   t.equal(await countRows(f, `select from webhook_events`), 0, 'nothing stored');
+  const signedButNoEvent = await deliver(f, { hello: 'world' });
+  t.same([signedButNoEvent.statusCode, signedButNoEvent.json().refused], [200, 'the event has no usable id and type (strings of 1 to 255 characters)'],
+    'signed, but not an event: acknowledged (the supplier resends any non-2xx) and stored as refused');
+  t.equal(await countRows(f, `select from webhook_events where outcome = 'refused' and processed_at is not null`), 1);
   const after = await rejects();
   t.same(Object.fromEntries(Object.keys(after).map((reason) => [reason, after[reason]! - (before[reason] ?? 0)])),
-    { bad_signature: 3, stale: 1, too_large: 1, bad_payload: 1 });
+    { bad_signature: 3, stale: 2, too_large: 1, bad_payload: 1, malformed: 1 });
 
   const first = await deliver(f, event);
   const second = await deliver(f, event);
   t.same([first.statusCode, second.statusCode], [200, 200]);
   t.same([first.json().duplicate, second.json().duplicate], [false, true]);
   t.equal(await countRows(f, `select from webhook_events where provider = 'supplier' and event_id = 'evt_test_1'`), 1);
-  t.equal((await f.boss.findJobs(SupplierQueues.processEvent)).length, 1, 'one job');
+  t.equal((await f.boss.findJobs(SupplierQueues.processEvent)).length, 1, 'one job, none for the refused event');
 });
 
 t.test('a webhook about an order we do not know is stored, marked processed with a note, alerted once, and not retried', async (t) => {
@@ -177,4 +183,43 @@ t.test('a webhook about an order we do not know is stored, marked processed with
   const jobs = await f.boss.findJobs(SupplierQueues.processEvent);
   t.same(jobs.map((j) => [j.state, j.retryCount]), [['completed', 0], ['completed', 0]], 'no retries');
   t.equal((await f.supplier.events()).every((e) => e.outcome === 'delivered'), true, 'the supplier got its 200s');
+});
+
+t.test('signed supplier events the workflow cannot apply are stored as refused, acknowledged and alerted; no job runs them', async (t) => {
+  const f = await supplierFlow(t, { workers: false });
+  const now = new Date().toISOString();
+  const order = { id: 'ord_y', external_id: 'TT-NONE-0002', status: 'shipped', status_reason: null, items: [{ sku: 'A', quantity: 1 }], shipments: [], created: now, updated: now };
+  const shipment = { id: 'shp_1', carrier: 'DHL', service: 'Parcel', tracking_number: '1', tracking_url: 'https://t.test/1', items: [{ sku: 'A', quantity: 1 }], shipped_at: now, delivered_at: null };
+  const cases: [unknown, string][] = [
+    [{ id: 'evt_r1', type: 'order.shipped' }, 'data is missing or not an object'],
+    [{ id: 'evt_r2', type: 'order.shipped', data: { order: { ...order, status: 'teleported' } } }, 'data.order.status is not a supplier status'],
+    [{ id: 'evt_r3', type: 'order.shipment_created', data: { order, shipment: { ...shipment, shipped_at: '2026-02-30T10:00:00Z' } } }, 'data.shipment.shipped_at is not a UTC timestamp'],
+    [{ id: 'evt_r4', type: 'order.shipped', data: { order: { ...order, shipments: [{ ...shipment, items: [{ sku: 'A', quantity: 'one' }] }] } } }, 'data.order.shipments[0].items[0] is not an item with a sku and a quantity'],
+    [{ id: 'evt_r5', type: 'order.shipped', data: { order: { ...order, items: null } } }, 'data.order.items is not a list'],
+  ];
+  for (const [event, reason] of cases) {
+    const response = await deliver(f, event);
+    t.same([response.statusCode, response.json().refused], [200, reason], reason);
+  }
+  const { rows } = await f.pool.query(`select event_id, outcome, refused_reason from webhook_events order by id`);
+  t.same(rows.map((r) => [r.event_id, r.outcome, r.refused_reason]), cases.map(([event, reason], i) => [`evt_r${i + 1}`, 'refused', reason]));
+  t.equal((await f.boss.findJobs(SupplierQueues.processEvent)).length, 0, 'no job');
+  const { rows: alerts } = await f.pool.query(`select incident_key, occurrences from alerts`);
+  t.same(alerts, [{ incident_key: 'webhook_refused:supplier', occurrences: cases.length }], 'one incident, raised for each');
+});
+
+t.test('a signed supplier event with NUL in its strings is stored with U+FFFD in their place and applied', async (t) => {
+  const f = await supplierFlow(t);
+  const { orderId, number } = await f.paidOrder([{ productId: f.products.mug, quantity: 1 }]);
+  await f.waitForFulfilment(orderId, 'submitted');
+  const remote = await f.supplier.order(number) as SupplierOrder;
+  const now = new Date(Date.now() + 1000).toISOString();
+  const event: SupplierEvent = { id: 'evt_nul_1', type: 'order.on_hold', created: now, data: { order: { ...remote, status: 'on_hold', status_reason: 'address\u0000unclear', updated: now } } };
+  const response = await deliver(f, event);
+  t.same([response.statusCode, response.json()], [200, { received: true, duplicate: false }]);
+  await waitFor('the event processed', async () => await countRows(f, `select from webhook_events where event_id = 'evt_nul_1' and processed_at is not null`) === 1);
+  const { rows: [row] } = await f.pool.query(`select payload -> 'data' -> 'order' ->> 'status_reason' as reason, raw_body is not null as kept, refused_reason, processing_error from webhook_events where event_id = 'evt_nul_1'`);
+  t.same(row, { reason: 'address\ufffdunclear', kept: true, refused_reason: null, processing_error: null });
+  const { rows: [supplier] } = await f.pool.query(`select last_supplier_status, supplier_status_reason from supplier_orders where order_id = $1`, [orderId]);
+  t.same(supplier, { last_supplier_status: 'on_hold', supplier_status_reason: 'address\ufffdunclear' }, 'applied, the text storable');
 });

@@ -2,9 +2,11 @@ import { sql } from 'kysely';
 import type Stripe from 'stripe';
 import type { JobHandler } from '../../jobs/work-queue.ts';
 import type { ProcessStripeEventJob } from '../order-queues.ts';
+import { stripeEventProblem } from '../stripe-event-shape.ts';
 import { applyStripeEvent } from '../stripe-events.ts';
 import { workflowDeps, type OrderJobDeps } from './order-jobs.deps.ts';
 import { prepared } from '../../db/kysely.ts';
+import { storableText } from '../../webhooks/storable-json.ts';
 
 /**
  * stripe__process_event: applies one stored webhook (webhook_events row) to
@@ -24,13 +26,20 @@ export function processStripeEventJob(deps: OrderJobDeps): JobHandler<ProcessStr
         }
         if (row.processed_at) return 'already processed';
         const eventLog = log.child({ eventId: row.event_id, eventType: row.type });
+        const problem = stripeEventProblem(row.payload);
+        if (problem) {
+          await trx.updateTable('webhook_events').set({ processed_at: sql`now()`, outcome: 'refused', refused_reason: problem, processing_error: null })
+            .where('id', '=', row.id).execute();
+          eventLog.warn({ refusedReason: problem }, 'stored webhook event refused: not an event the workflow can apply');
+          return 'refused';
+        }
         const outcome = await applyStripeEvent(trx, workflowDeps(deps, eventLog), row.payload as Stripe.Event);
         await trx.updateTable('webhook_events').set({ processed_at: sql`now()`, outcome, processing_error: null }).where('id', '=', row.id).modifyEnd(prepared).execute();
         eventLog.info({ outcome }, 'webhook event processed');
         return outcome;
       });
     } catch (error) {
-      await deps.db.updateTable('webhook_events').set({ processing_error: String((error as Error).message ?? error).slice(0, 2000) })
+      await deps.db.updateTable('webhook_events').set({ processing_error: storableText(String((error as Error).message ?? error).slice(0, 2000)) })
         .where('id', '=', webhookEventId).execute().catch(() => {});
       throw error;
     }

@@ -53,8 +53,9 @@ function emailContent(invoice: StoredInvoice, publicUrl: string): { template: st
     template: 'credit-note',
     data: {
       creditNoteNumber: snapshot.number,
-      // A payment refunded before the order was invoiced (it arrived after the order expired) credits no invoice.
-      invoiceNumber: snapshot.credits?.number, orderNumber: snapshot.order.number,
+      // A payment refunded before the order was invoiced (it arrived after the order expired) credits no invoice;
+      // nor does a second payment's refund (the order keeps its invoice).
+      invoiceNumber: snapshot.credits?.number, orderNumber: snapshot.order.number, secondPayment: Boolean(snapshot.payment),
       total: `${formatAmount(snapshot.total)} ${snapshot.currency.toUpperCase()}`,
       orderUrl,
     },

@@ -1,12 +1,13 @@
 import { sql, type Transaction } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import type { JobHandler } from '../../jobs/work-queue.ts';
-import { isSupplierEvent } from '../supplier-api.types.ts';
+import { supplierEventProblem, type SupplierEvent } from '../supplier-api.types.ts';
 import { alertUnknownSupplierOrder } from '../supplier-alerts.ts';
 import type { SupplierDeps } from '../supplier-deps.ts';
 import { applySupplierOrder } from '../supplier-progress.ts';
 import type { ProcessSupplierEventJob } from '../supplier-queues.ts';
 import { prepared } from '../../db/kysely.ts';
+import { storableText } from '../../webhooks/storable-json.ts';
 
 /**
  * supplier__process_event: applies one stored supplier webhook
@@ -29,12 +30,15 @@ export function processSupplierEventJob(deps: SupplierDeps): JobHandler<ProcessS
         }
         if (row.processed_at) return 'already processed';
         const eventLog = log.child({ eventId: row.event_id, eventType: row.type });
-        const event = row.payload;
-        if (!isSupplierEvent(event)) {
+        const problem = supplierEventProblem(row.payload);
+        if (problem) {
           // The receiver checked it; a row written some other way is not retried forever.
-          await markProcessed(trx, row.id, 'ignored: not an event', 'the stored payload is not a supplier event');
-          return 'ignored: not an event';
+          await trx.updateTable('webhook_events').set({ processed_at: sql`now()`, outcome: 'refused', refused_reason: problem, processing_error: null })
+            .where('id', '=', row.id).execute();
+          eventLog.warn({ refusedReason: problem }, 'stored supplier event refused: not an event the workflow can apply');
+          return 'refused';
         }
+        const event = row.payload as SupplierEvent;
         const outcome = await applySupplierOrder(trx, { ...deps, log: eventLog }, event.data.order, { source: event.id, shipment: event.data.shipment });
         if (outcome === 'unknown_order') {
           const externalId = event.data.order.external_id;
@@ -48,7 +52,7 @@ export function processSupplierEventJob(deps: SupplierDeps): JobHandler<ProcessS
         return outcome;
       });
     } catch (error) {
-      await deps.db.updateTable('webhook_events').set({ processing_error: String((error as Error).message ?? error).slice(0, 2000) })
+      await deps.db.updateTable('webhook_events').set({ processing_error: storableText(String((error as Error).message ?? error).slice(0, 2000)) })
         .where('id', '=', webhookEventId).execute().catch(() => {});
       throw error;
     }

@@ -1,0 +1,65 @@
+import { createHash } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import type { PgBoss } from 'pg-boss';
+import type { Db } from '../db/kysely.ts';
+import { recordWebhookReject } from '../metrics/webhook-rejects.ts';
+import { storableText } from './storable-json.ts';
+import { storeWebhookEvent, type WebhookProvider } from './webhook-inbox.ts';
+import { eventIdentity, MAX_EVENT_TYPE_LENGTH, readWebhookPayload } from './webhook-payload.ts';
+
+export interface ReceivedWebhook {
+  received: true;
+  duplicate: boolean;
+  /** Why the event was refused (stored, not processed); absent when accepted. */
+  refused?: string;
+}
+
+export interface ReceiveOptions {
+  db: Db;
+  boss: Pick<PgBoss, 'send'> | undefined;
+  provider: WebhookProvider;
+  queue: string;
+  /** Why the processor could not apply this event, or null when it can (the provider's shape check). */
+  problemOf: (event: unknown) => string | null;
+  log: FastifyBaseLogger;
+}
+
+/**
+ * What both webhook routes do with a body whose signature is valid: read it
+ * as storable JSON, check the event's shape, and store it (with its job), or
+ * store it as refused. A refused event is still acknowledged: it is signed by
+ * the provider, so it is no forgery, and it will never become well-formed; an
+ * error status would only make the provider resend it (Stripe for three
+ * days, then disable the endpoint; the supplier six times). It is counted in
+ * tanktop_webhook_rejects_total{reason="malformed"} and kept for a person.
+ *
+ * An event without a usable id is stored under `sha256:<hex of the body>`: a
+ * redelivery carries the same body, so it is stored once all the same.
+ */
+export async function receiveVerifiedWebhook(body: Buffer, options: ReceiveOptions): Promise<ReceivedWebhook> {
+  const read = readWebhookPayload(body);
+  const value = read.ok ? read.value : undefined;
+  const refusedReason = read.ok ? options.problemOf(value) : read.reason;
+  const identity = eventIdentity(value);
+  const eventId = identity?.id ?? `sha256:${createHash('sha256').update(body).digest('hex')}`;
+  const type = identity?.type ?? typeOf(value);
+  const faithful = read.ok && read.faithful;
+
+  const stored = await storeWebhookEvent(options.db, options.boss, options.queue, {
+    provider: options.provider, eventId, type, payload: value, rawBody: faithful ? null : body, refusedReason,
+  });
+  const details = { eventId, eventType: type, bytes: body.length, duplicate: !stored, webhookEventId: stored };
+  if (refusedReason !== null) {
+    recordWebhookReject(options.provider, 'malformed');
+    options.log.warn({ ...details, refusedReason }, `${options.provider} webhook stored as refused: not an event the workflow can apply`);
+    return { received: true, duplicate: !stored, refused: refusedReason };
+  }
+  options.log.info({ ...details, faithful }, `${options.provider} webhook received`);
+  return { received: true, duplicate: !stored };
+}
+
+/** The type of an event whose identity is unusable, as far as it has one (the column is not null). */
+function typeOf(value: unknown): string {
+  const type = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;
+  return typeof type === 'string' ? storableText(type).slice(0, MAX_EVENT_TYPE_LENGTH) : '';
+}
