@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
 import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type Stripe from 'stripe';
@@ -27,11 +27,14 @@ export interface AppDependencies {
   boss?: PgBoss;
   /** The payment gateway client (default: one from config). */
   stripe?: Stripe;
+  /** Told of every route as it is registered, plugins' included (the fuzz test reads the route table from it). */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 /** The HTTP application, without a listener: the server listens, tests inject. */
-export async function build(config: Config, { pool, db, log, boss, stripe }: AppDependencies): Promise<FastifyInstance> {
+export async function build(config: Config, { pool, db, log, boss, stripe, onRoute }: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger, trustProxy: config.trustProxy });
+  if (onRoute) app.addHook('onRoute', onRoute);
   installErrorHandler(app);
   await installViews(app);
   const sessions = createSessionCache(pool);
