@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
 import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type Stripe from 'stripe';
@@ -32,11 +32,14 @@ export interface AppDependencies {
   stripe?: Stripe;
   /** The first-user setup link's token (default: none issued; src/server.ts issues one when there are no users). */
   setup?: FirstUserSetup;
+  /** Told of every route as it is registered, plugins' included (the fuzz test reads the route table from it). */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 /** The HTTP application, without a listener: the server listens, tests inject. */
-export async function build(config: Config, { pool, db, log, boss, stripe, setup = createFirstUserSetup() }: AppDependencies): Promise<FastifyInstance> {
+export async function build(config: Config, { pool, db, log, boss, stripe, setup = createFirstUserSetup(), onRoute }: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger, trustProxy: config.trustProxy, frameworkErrors });
+  if (onRoute) app.addHook('onRoute', onRoute);
   installErrorHandler(app);
   // Before any route: every route's query, path and form values pass its bounds (input.ts).
   installInputGuard(app);
