@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { describeDatabaseErrorForClient } from '../db/database-errors.ts';
 import { HttpError } from './http-error.ts';
@@ -14,6 +15,27 @@ const pluginMessages: Record<string, string> = {
 };
 
 /**
+ * Sentences for a plugin error whose message is only its status's name
+ * (@fastify/static answers "Forbidden" for `/static/.`): a reason phrase is
+ * not a sentence that says what happened or what to do.
+ */
+const statusSentences: Record<number, string> = {
+  400: 'This request is not one this site can read.',
+  403: 'This address may not be opened: check the link.',
+  404: 'There is nothing at this address: check the link.',
+  405: 'This address does not take that kind of request.',
+  406: 'This address cannot answer in a form your client accepts.',
+  413: 'This request is larger than this site accepts.',
+  415: 'This request sends its body in a form this site does not read.',
+  416: 'This file does not have the part asked for.',
+};
+
+function sentenceFor(statusCode: number, message: string | undefined): string {
+  if (message && message !== STATUS_CODES[statusCode]) return message;
+  return statusSentences[statusCode] ?? 'This request was refused: check the address and what it sends.';
+}
+
+/**
  * The one place errors become responses. Below 500 the client gets the
  * sentence; at 500 it gets a generic one and the log gets the rest. A
  * database error the request caused (a data exception, a constraint) is a
@@ -28,7 +50,7 @@ export function installErrorHandler(app: FastifyInstance): void {
     const statusCode = error instanceof HttpError ? error.statusCode
       : explained ? 400
       : (error.statusCode ?? 500);
-    const message = statusCode < 500 ? (pluginMessages[error.code] ?? explained ?? error.message) : 'Something went wrong on our side; it has been logged.';
+    const message = statusCode < 500 ? (pluginMessages[error.code] ?? explained ?? sentenceFor(statusCode, error.message)) : 'Something went wrong on our side; it has been logged.';
     if (statusCode >= 500) request.log.error({ err: error }, 'request failed');
     else if (explained) request.log.warn({ err: error, statusCode, reason: message }, 'request refused by the database: validation let it through');
     else request.log.info({ statusCode, reason: message }, 'request refused');

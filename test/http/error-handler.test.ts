@@ -42,3 +42,15 @@ t.test('a database error a request caused is a 400 with our sentence; the databa
   t.equal(guarded.statusCode, 400, 'a route added after build() is behind the input guard too');
   t.equal(guarded.json().message, 'The parameter "x" contains a control character (U+0000), which it may not: remove it and try again.');
 });
+
+t.test('a plugin error whose message is only its status\'s name gets a sentence instead', async (t) => {
+  const { pool, db } = await freshDatabase(t);
+  const app = await build(loadConfig({}), { pool, db, log: testLog });
+  t.teardown(() => app.close());
+  // Found by the route fuzz test: @fastify/static answers "Forbidden" for /static/. (a NUL there is the input guard's 400).
+  for (const url of ['/static/.']) {
+    const response = await app.inject({ url });
+    t.equal(response.statusCode, 403, url);
+    t.match(response.body, 'This address may not be opened: check the link.', `${url}: a sentence, not "Forbidden"`);
+  }
+});
