@@ -5,6 +5,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
 import { HttpError } from '../http/http-error.ts';
+import { safeNext } from './safe-next.ts';
 import { sessionSecret } from './session-secret.ts';
 import type { SessionCache } from './session-cache.ts';
 import type { User } from './users.repository.ts';
@@ -56,7 +57,9 @@ export async function installAuth(app: FastifyInstance, config: Config, sessions
     if (request.url.startsWith('/api/')) {
       throw new HttpError(401, 'unauthenticated', 'Sign in first: this API needs a session cookie from /login.');
     }
-    const next = request.method === 'GET' ? `?next=${encodeURIComponent(request.url)}` : '';
+    // Only an address the sign-in would go back to: a very long one (a query of
+    // kilobytes) would make a Location header clients refuse, and /login drops it anyway.
+    const next = request.method === 'GET' && safeNext(request.url) === request.url ? `?next=${encodeURIComponent(request.url)}` : '';
     return reply.redirect(`/login${next}`, 303);
   });
 }
