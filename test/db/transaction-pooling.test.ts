@@ -2,8 +2,9 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import t from 'tap';
 import { createDb, prepared, type Db } from '../../src/db/kysely.ts';
+import { migrate, migrationStatus } from '../../src/db/migrate.ts';
 import { createPool } from '../../src/db/pool.ts';
-import { freshDatabase, testLog } from '../helpers/database.ts';
+import { emptyDatabase, freshDatabase, testLog } from '../helpers/database.ts';
 import { pgbouncerMissing, startPgBouncer } from '../helpers/pgbouncer.ts';
 
 const skip = pgbouncerMissing();
@@ -38,4 +39,32 @@ t.test('with pooling: transaction the same reads all succeed through it', { skip
   t.teardown(() => client.end());
   const { rows } = await client.query(`select count(*)::int as n from pg_prepared_statements`);
   t.equal(rows[0].n, 0, 'nothing was prepared');
+});
+
+t.test('migrations through PgBouncer in transaction mode: two at once both succeed, and no lock or setting stays behind', { skip }, async (t) => {
+  const { adminUrl } = await freshDatabase(t); // only for the server's admin URL
+  const { name, url } = await emptyDatabase(t);
+  const bouncer = await startPgBouncer(t, { serverUrl: adminUrl, poolMode: 'transaction', poolSize: 2 });
+  const through = bouncer.url(name);
+  const [first, second] = await Promise.all([migrate(through, 'up', testLog), migrate(through, 'up', testLog)]);
+  t.ok(first.length > 3 || second.length > 3, 'one of them applied the migrations');
+  t.ok(first.length === 0 || second.length === 0, 'the other waited and found nothing to do');
+  t.same(await migrate(through, 'down', testLog), [...first, ...second].slice(-1), 'down undoes the newest');
+  await migrate(through, 'up', testLog);
+
+  const direct = new pg.Client({ connectionString: url });
+  await direct.connect();
+  t.teardown(() => direct.end());
+  t.same(await migrationStatus(direct), { pending: [], replaceableSqlCurrent: true });
+  const { rows: locks } = await direct.query(`select count(*)::int as n from pg_locks
+    where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())`);
+  t.equal(locks[0].n, 0, 'no advisory lock is held by a pooled server connection');
+  // The server connections the pooler keeps for this database: none has client_min_messages changed.
+  const through2 = new pg.Client({ connectionString: through });
+  await through2.connect();
+  t.teardown(() => through2.end());
+  for (let i = 0; i < 4; i++) {
+    const { rows } = await through2.query(`select current_setting('client_min_messages') as level`);
+    t.equal(rows[0].level, 'notice');
+  }
 });
