@@ -3,7 +3,10 @@ import pg from 'pg';
 import t from 'tap';
 import { createDb, prepared, type Db } from '../../src/db/kysely.ts';
 import { migrate, migrationStatus } from '../../src/db/migrate.ts';
+import { openDatabase } from '../../src/db/open-database.ts';
 import { createPool } from '../../src/db/pool.ts';
+import { sharesServerBackends } from '../../src/db/pooler-check.ts';
+import { ConfigError, loadConfig } from '../../src/config.ts';
 import { emptyDatabase, freshDatabase, testLog } from '../helpers/database.ts';
 import { pgbouncerMissing, startPgBouncer } from '../helpers/pgbouncer.ts';
 
@@ -67,4 +70,23 @@ t.test('migrations through PgBouncer in transaction mode: two at once both succe
     const { rows } = await through2.query(`select current_setting('client_min_messages') as level`);
     t.equal(rows[0].level, 'notice');
   }
+});
+
+t.test('a transaction pooler is told from Postgres and from a session pooler, and DATABASE_POOLING=session refuses it', { skip }, async (t) => {
+  const database = await freshDatabase(t);
+  const transactionPool = await startPgBouncer(t, { serverUrl: database.adminUrl, poolMode: 'transaction', poolSize: 2 });
+  const sessionPool = await startPgBouncer(t, { serverUrl: database.adminUrl, poolMode: 'session', poolSize: 2 });
+  const through = transactionPool.url(database.name);
+  t.equal(await sharesServerBackends(through), true, 'transaction pooling: two sessions, one backend');
+  t.equal(await sharesServerBackends(sessionPool.url(database.name)), false, 'session pooling: a backend each');
+  t.equal(await sharesServerBackends(database.url), false, 'Postgres itself');
+
+  await t.rejects(openDatabase(loadConfig({ DATABASE_URL: through }), testLog),
+    new ConfigError(`DATABASE_URL (127.0.0.1:${transactionPool.port}/${database.name} as postgres) leads to a connection pooler in transaction mode (two sessions ran on one server backend): set DATABASE_POOLING=transaction, or point DATABASE_URL at Postgres or a session-mode pool`));
+  const opened = await openDatabase(loadConfig({ DATABASE_URL: through, DATABASE_POOLING: 'transaction' }), testLog);
+  t.equal(opened.url, through, 'DATABASE_POOLING=transaction opens it');
+  await opened.close();
+  const session = await openDatabase(loadConfig({ DATABASE_URL: sessionPool.url(database.name) }), testLog);
+  await session.close();
+  t.pass('a session pooler opens with the default');
 });
