@@ -52,6 +52,13 @@ export interface PgBouncerOptions {
  * folder removed at teardown.
  */
 export async function startPgBouncer(t: Test, options: PgBouncerOptions): Promise<PgBouncer> {
+  const bouncer = await launchPgBouncer(options);
+  t.teardown(() => bouncer.stop());
+  return bouncer;
+}
+
+/** startPgBouncer without tap (bench:pages --via-pgbouncer): the caller stops it. */
+export async function launchPgBouncer(options: PgBouncerOptions): Promise<PgBouncer> {
   const binary = pgbouncerBinary();
   if (!binary) throw new Error('pgbouncer is not installed');
   const server = new URL(options.serverUrl);
@@ -99,8 +106,10 @@ export async function startPgBouncer(t: Test, options: PgBouncerOptions): Promis
     }
     await rm(dir, { recursive: true, force: true });
   };
-  t.teardown(stop);
-  await waitUntilListening(port, exited, () => log);
+  await waitUntilListening(port, exited, () => log).catch(async (error: unknown) => {
+    await stop();
+    throw error;
+  });
 
   return {
     port,
