@@ -9,12 +9,20 @@
  * baseline, in the same run: the same page's rows and totals by GROUP BY over
  * sales, run as SQL only (no rendering, which flatters the baseline), by 10
  * concurrent connections for the same time. Progress on stderr, results on stdout.
+ *
+ * --via-pgbouncer: instead, the agents page served three ways in alternating
+ * rounds (--rounds, default 3; medians): directly with named prepared
+ * statements (DATABASE_POOLING=session), directly with unnamed ones, and
+ * through a PgBouncer in transaction mode started for the run
+ * (DATABASE_POOLING=transaction): what transaction pooling costs, and how
+ * much of it is the unnamed statements rather than the extra hop.
  */
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { hashPassword } from '../src/auth/password.ts';
 import { loadConfig } from '../src/config.ts';
+import type { DatabasePooling } from '../src/config.ts';
 import { createDb } from '../src/db/kysely.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createDatabaseIfMissing, openDatabase, urlWithDatabase } from '../src/db/open-database.ts';
@@ -25,11 +33,14 @@ import { createLogger } from '../src/logger.ts';
 import { progressPrinter } from '../src/seed/progress.ts';
 import { seed } from '../src/seed/seeder.ts';
 import { rebuildRollups } from '../src/stats/stats-maintenance.repository.ts';
+// The tests' PgBouncer launcher (a temporary ini, a free port, run as postgres when root).
+import { launchPgBouncer } from '../test/helpers/pgbouncer.ts';
 
-const USAGE = `Usage: npm run bench:pages -- [--sales 1000000,10000000] [--seconds 15] [--connections 10]`;
+const USAGE = `Usage: npm run bench:pages -- [--sales 1000000,10000000] [--seconds 15] [--connections 10] [--via-pgbouncer [--rounds 3]]`;
 const { values } = parseArgs({ options: {
   sales: { type: 'string', default: '1000000,10000000' }, seconds: { type: 'string', default: '15' },
   connections: { type: 'string', default: '10' }, help: { type: 'boolean', short: 'h' },
+  'via-pgbouncer': { type: 'boolean', default: false }, rounds: { type: 'string', default: '3' },
 } });
 if (values.help) {
   process.stdout.write(`${USAGE}\n`);
@@ -38,7 +49,9 @@ if (values.help) {
 const scales = values.sales.split(',').map(Number);
 const seconds = Number(values.seconds);
 const connections = Number(values.connections);
-if (scales.some((n) => !Number.isInteger(n) || n < 1) || !(seconds > 0) || !(connections > 0)) {
+const viaPgBouncer = values['via-pgbouncer'];
+const rounds = Number(values.rounds);
+if (scales.some((n) => !Number.isInteger(n) || n < 1) || !(seconds > 0) || !(connections > 0) || !(Number.isInteger(rounds) && rounds > 0)) {
   process.stderr.write(`bench:pages: bad arguments\n${USAGE}\n`);
   process.exit(2);
 }
@@ -105,6 +118,10 @@ async function runScale(sales: number): Promise<void> {
       say(`reusing ${name} (${sales.toLocaleString('en')} sales)`);
     }
     await pool.query(`insert into users (name, password_hash) values ('bench', $1) on conflict do nothing`, [await hashPassword(PASSWORD)]);
+    if (viaPgBouncer) {
+      await comparePooling(url, name, sales);
+      return;
+    }
 
     const app = await build(config, { pool, db, log });
     // Server latency, as the issue's targets mean it: from request to reply
@@ -139,6 +156,49 @@ async function runScale(sales: number): Promise<void> {
   } finally {
     await db.destroy().catch(() => {});
     if (!pool.ended) await pool.end();
+  }
+}
+
+/** --via-pgbouncer: the agents page directly (named, then unnamed statements) and through PgBouncer, in alternating rounds. */
+async function comparePooling(url: string, database: string, sales: number): Promise<void> {
+  const bouncer = await launchPgBouncer({ serverUrl: server.adminUrl, poolMode: 'transaction', poolSize: 12 });
+  const variants: { label: string; url: string; pooling: DatabasePooling }[] = [
+    { label: 'agents, direct, named statements', url, pooling: 'session' },
+    { label: 'agents, direct, unnamed statements', url, pooling: 'transaction' },
+    { label: 'agents, via PgBouncer (transaction mode)', url: bouncer.url(database), pooling: 'transaction' },
+  ];
+  const samples = variants.map(() => [] as Latency[]);
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      for (const [i, variant] of variants.entries()) {
+        say(`round ${round} of ${rounds}: ${variant.label}`);
+        const pool = createPool(variant.url, log, { max: 12 });
+        const db = createDb(pool, { pooling: variant.pooling });
+        const app = await build(config, { pool, db, log });
+        app.addHook('onResponse', async (_request, reply) => {
+          serverTimes.push(reply.elapsedTime);
+        });
+        try {
+          const base = await app.listen({ host: '127.0.0.1', port: 0 });
+          const cookie = await signIn(base);
+          samples[i]!.push(await load(`${base}/stats/agents?from=${FROM}&to=${END_DAY}`, { cookie }));
+        } finally {
+          await app.close();
+          await db.destroy();
+        }
+      }
+    }
+  } finally {
+    await bouncer.stop();
+  }
+  const median = (numbers: number[]) => [...numbers].sort((a, b) => a - b)[Math.floor(numbers.length / 2)]!;
+  for (const [i, variant] of variants.entries()) {
+    const runs = samples[i]!;
+    results.push({
+      label: `${variant.label} (median of ${runs.length})`, scale: sales,
+      rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)),
+      serverP50: median(runs.map((r) => r.serverP50 ?? 0)), serverP99: median(runs.map((r) => r.serverP99 ?? 0)),
+    });
   }
 }
 
@@ -218,6 +278,11 @@ function printTable(): void {
   const out: string[] = ['', '| scale | case | req/s | client p50 ms | client p99 ms | server p50 ms | server p99 ms |', '|---:|---|---:|---:|---:|---:|---:|'];
   for (const r of results) {
     out.push(`| ${r.scale.toLocaleString('en')} | ${r.label} | ${r.rps.toFixed(1)} | ${ms(r.p50)} | ${ms(r.p99)} | ${ms(r.serverP50)} | ${ms(r.serverP99)} |`);
+  }
+  if (viaPgBouncer) {
+    out.push('', `Medians of ${rounds} alternating rounds. Server columns: reply.elapsedTime inside the app.`);
+    process.stdout.write(out.join('\n') + '\n');
+    return;
   }
   out.push('', 'GROUP BY rows: the SQL alone, timed by the client (no rendering). Server columns: reply.elapsedTime inside the app.');
   out.push('', 'Ratios (rollup page vs GROUP BY baseline, by p50 latency and by req/s):');

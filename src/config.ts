@@ -4,6 +4,15 @@ import path from 'node:path';
 export interface Config {
   /** A Postgres to use; when absent an embedded Postgres is started. */
   readonly databaseUrl: string | undefined;
+  /**
+   * How DATABASE_URL's connections reach Postgres. `session`: each connection
+   * is a server session of its own (Postgres itself, or a pooler in session
+   * mode). `transaction`: a pooler in transaction mode (PgBouncer's
+   * `pool_mode = transaction`) that hands the server connection to another
+   * client after every transaction: no named prepared statements, no LISTEN,
+   * nothing kept in the session (docs/pgbouncer.md).
+   */
+  readonly databasePooling: DatabasePooling;
   readonly embeddedPostgres: {
     readonly dataDir: string;
     /** EMBEDDED_PG_DATA_DIR is unset: as root, a data dir the postgres user cannot reach is moved to /var/lib/tanktop. */
@@ -106,6 +115,8 @@ export interface OrdersConfig {
   readonly sellerAddress: readonly string[];
 }
 
+export type DatabasePooling = 'session' | 'transaction';
+
 export class ConfigError extends Error {}
 
 const projectRoot = path.resolve(import.meta.dirname, '..');
@@ -113,6 +124,7 @@ const projectRoot = path.resolve(import.meta.dirname, '..');
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return Object.freeze({
     databaseUrl: optionalUrl(env, 'DATABASE_URL'),
+    databasePooling: oneOf(env, 'DATABASE_POOLING', 'session', ['session', 'transaction']) as DatabasePooling,
     embeddedPostgres: Object.freeze({
       dataDir: path.resolve(projectRoot, env.EMBEDDED_PG_DATA_DIR || '.data/postgres'),
       dataDirIsDefault: !env.EMBEDDED_PG_DATA_DIR,

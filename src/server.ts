@@ -72,7 +72,7 @@ try {
   database = await openDatabase(config, log);
   await migrate(database.url, 'up', log);
   pool = createPool(database.url, log);
-  const db = createDb(pool);
+  const db = createDb(pool, { pooling: config.databasePooling });
 
   const { rows } = await pool.query<{ empty: boolean }>('select not exists (select from sales) and not exists (select from customers) as empty');
   if (config.demoSales > 0 && rows[0]?.empty) {
@@ -94,7 +94,7 @@ try {
   config = loadConfig({ ...process.env, ...serviceEnv });
 
   // The web process only enqueues (the job of a received webhook); the worker works the queues.
-  boss = createBoss(database.url, log, { instanceName: 'web', max: 2 });
+  boss = createBoss(database.url, log, { instanceName: 'web', max: 2, pooling: config.databasePooling });
   await boss.start();
   await createQueues(boss, allQueues);
 

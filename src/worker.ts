@@ -76,9 +76,9 @@ try {
   // The service migrates too; whichever starts first does it, the other finds nothing to do.
   await migrate(database.url, 'up', log);
   pool = createPool(database.url, log);
-  const db = createDb(pool);
+  const db = createDb(pool, { pooling: config.databasePooling });
   mailer = createMailer(config.mail.smtpUrl, { from: config.mail.from });
-  boss = createBoss(database.url, log, { instanceName: 'worker', schedule: true });
+  boss = createBoss(database.url, log, { instanceName: 'worker', schedule: true, pooling: config.databasePooling });
   await boss.start();
   workers = await startWorkers({ boss, db, stripe: createStripeClient(config.stripe), config, log, mailer });
   log.info({ pid: process.pid }, 'worker running');

@@ -59,7 +59,7 @@ export async function withDatabase<T>(work: (context: CommandContext) => Promise
   const log = createLogger(process.env.LOG_LEVEL ? config.logLevel : 'warn');
   const database = await openDatabase(config, log);
   const pool = createPool(database.url, log, { max: 4 });
-  const db = createDb(pool);
+  const db = createDb(pool, { pooling: config.databasePooling });
   try {
     return await work({ config, log, pool, db, url: database.url });
   } finally {

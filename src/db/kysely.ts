@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import type pg from 'pg';
+import type { DatabasePooling } from '../config.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -15,6 +16,11 @@ export type Db = Kysely<Database>;
  * Opt-in, because every distinct text becomes a statement kept on each
  * connection: only fixed-shape queries may use it (no IN lists, no
  * multi-row VALUES).
+ *
+ * Behind a transaction pooler (DATABASE_POOLING=transaction) the mark is
+ * ignored: a statement prepared on one server connection is missing from the
+ * next one the pooler hands out, and present (`already exists`) on one that
+ * another client prepared it on.
  */
 export const PREPARED = '/* prepared */';
 
@@ -24,9 +30,13 @@ export const PREPARED = '/* prepared */';
  */
 export const prepared = sql.raw(PREPARED);
 
-/** Kysely over a pool from createPool (which sets the type parsers). */
-export function createDb(pool: pg.Pool): Db {
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
+/**
+ * Kysely over a pool from createPool (which sets the type parsers). With
+ * `pooling: 'transaction'` every statement runs unnamed (see PREPARED).
+ */
+export function createDb(pool: pg.Pool, options: { pooling?: DatabasePooling } = {}): Db {
+  const named = (options.pooling ?? 'session') === 'session';
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: named ? preparingPool(pool) : pool }) });
 }
 
 const statementNames = new Map<string, string>();

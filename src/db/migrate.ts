@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { runner } from 'node-pg-migrate';
+import { PG_MIGRATE_LOCK_ID, runner } from 'node-pg-migrate';
 import pg from 'pg';
 import type { Logger } from 'pino';
 
@@ -18,31 +18,74 @@ export type MigrationDirection = 'up' | 'down';
  *
  * sql/ is applied only once every migration is up: its functions and triggers
  * stand on the tables the migrations create.
+ *
+ * All of it is one transaction, under a transaction-scoped advisory lock
+ * (node-pg-migrate's own key, so its CLI and we exclude each other): a failed
+ * step leaves nothing, a second process starting at once waits and then finds
+ * nothing to do, and nothing outlives the transaction. node-pg-migrate's own
+ * lock is a session lock, and its unlock may reach another server connection
+ * than its lock did behind a transaction pooler (DATABASE_POOLING=transaction),
+ * leaving the lock held on a server connection that other clients then use.
+ * So node-pg-migrate runs without its lock, its BEGIN/COMMIT turned into a
+ * savepoint inside ours. (A migration that cannot run in a transaction, such
+ * as CREATE INDEX CONCURRENTLY, has no place here.)
  */
 export async function migrate(url: string, direction: MigrationDirection, log: Logger, count?: number): Promise<string[]> {
   const client = new pg.Client({ connectionString: url });
   client.on('error', (error) => log.error({ err: error }, 'migration connection failed'));
   await client.connect();
   try {
-    // Quiet the server's NOTICEs ("does not exist, skipping") during DDL.
-    await client.query(`set client_min_messages = warning`);
-    const ran = await runner({
-      dbClient: client,
-      dir: MIGRATIONS_DIR,
-      direction,
-      count: count ?? (direction === 'up' ? Infinity : 1),
-      migrationsTable: MIGRATIONS_TABLE,
-      checkOrder: true,
-      log: (message: string) => log.debug(message),
-    });
-    const names = ran.map((migration) => migration.name);
-    for (const name of names) log.info({ migration: name, direction }, 'migration applied');
-    if (direction === 'up') await applyReplaceableSql(client, log);
-    else await forgetReplaceableSql(client);
-    return names;
+    await client.query('begin');
+    try {
+      // Quiet the server's NOTICEs ("does not exist, skipping") during DDL; LOCAL: a session SET would stay on a pooled server connection.
+      await client.query(`set local client_min_messages = warning`);
+      await client.query(`select pg_advisory_xact_lock(${PG_MIGRATE_LOCK_ID})`);
+      const ran = await runner({
+        dbClient: withSavepointsForTransactions(client),
+        dir: MIGRATIONS_DIR,
+        direction,
+        count: count ?? (direction === 'up' ? Infinity : 1),
+        migrationsTable: MIGRATIONS_TABLE,
+        checkOrder: true,
+        noLock: true,
+        singleTransaction: true,
+        log: (message: string) => log.debug(message),
+      });
+      const names = ran.map((migration) => migration.name);
+      const sqlFiles = direction === 'up' ? await applyReplaceableSql(client) : (await forgetReplaceableSql(client), 0);
+      await client.query('commit');
+      for (const name of names) log.info({ migration: name, direction }, 'migration applied');
+      if (sqlFiles > 0) log.info({ files: sqlFiles }, 'replaceable SQL objects applied');
+      return names;
+    } catch (error) {
+      await client.query('rollback').catch(() => {});
+      throw error;
+    }
   } finally {
     await client.end();
   }
+}
+
+/** A transaction-control statement node-pg-migrate sends (`BEGIN`, `COMMIT;`, `ROLLBACK`). */
+const TRANSACTION_CONTROL = /^\s*(begin|commit|rollback)\s*;?\s*$/i;
+const SAVEPOINT = 'node_pg_migrate';
+
+/** The client, with node-pg-migrate's BEGIN/COMMIT/ROLLBACK run as a savepoint of the caller's transaction. */
+function withSavepointsForTransactions(client: pg.Client): pg.Client {
+  const query = (text: unknown, ...rest: unknown[]) => {
+    const control = typeof text === 'string' ? TRANSACTION_CONTROL.exec(text)?.[1]?.toLowerCase() : undefined;
+    if (control === 'begin') return client.query(`savepoint ${SAVEPOINT}`);
+    if (control === 'commit') return client.query(`release savepoint ${SAVEPOINT}`);
+    if (control === 'rollback') return client.query(`rollback to savepoint ${SAVEPOINT}`);
+    return (client.query as (...args: unknown[]) => unknown)(text, ...rest);
+  };
+  return new Proxy(client, {
+    get(target, property) {
+      if (property === 'query') return query;
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
 
 interface SqlFile {
@@ -79,36 +122,28 @@ async function readReplaceableSqlFiles(): Promise<{ files: SqlFile[]; digest: st
   return { files, digest: hash.digest('hex') };
 }
 
-/** Applies sql/ in file order, in one transaction, if its digest differs from the applied one. */
-async function applyReplaceableSql(client: pg.Client, log: Logger): Promise<void> {
+/**
+ * Applies sql/ in file order, inside migrate's transaction (whose lock a
+ * second process waits for, then sees the digest), if its digest differs
+ * from the applied one. Returns how many files it applied.
+ */
+async function applyReplaceableSql(client: pg.Client): Promise<number> {
   const { files, digest } = await readReplaceableSql();
-  await client.query('begin');
-  try {
-    // Two processes starting at once: the second waits, then sees the digest.
-    await client.query(`select pg_advisory_xact_lock(1952541803, 2)`);
-    const { rows } = await client.query<{ digest: string }>('select digest from replaceable_sql_state');
-    if (rows[0]?.digest === digest) {
-      await client.query('commit');
-      return;
+  const { rows } = await client.query<{ digest: string }>('select digest from replaceable_sql_state');
+  if (rows[0]?.digest === digest) return 0;
+  for (const file of files) {
+    try {
+      await client.query(file.text);
+    } catch (error) {
+      throw new Error(`sql/${file.name}: ${(error as Error).message}`, { cause: error });
     }
-    for (const file of files) {
-      try {
-        await client.query(file.text);
-      } catch (error) {
-        throw new Error(`sql/${file.name}: ${(error as Error).message}`, { cause: error });
-      }
-    }
-    await client.query(
-      `insert into replaceable_sql_state (digest) values ($1)
-       on conflict (singleton) do update set digest = excluded.digest, applied_at = now()`,
-      [digest],
-    );
-    await client.query('commit');
-    log.info({ files: files.length }, 'replaceable SQL objects applied');
-  } catch (error) {
-    await client.query('rollback');
-    throw error;
   }
+  await client.query(
+    `insert into replaceable_sql_state (digest) values ($1)
+     on conflict (singleton) do update set digest = excluded.digest, applied_at = now()`,
+    [digest],
+  );
+  return files.length;
 }
 
 /** After a down migration the objects of sql/ may be gone: the next up applies them all again. */

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { checkConnection } from './connection-check.ts';
 import { withClient } from './one-off-client.ts';
+import { refuseUndeclaredTransactionPooler } from './pooler-check.ts';
 import { startEmbeddedPostgres } from './embedded-postgres.ts';
 
 export interface DatabaseHandle {
@@ -19,11 +20,13 @@ const EMBEDDED_DATABASE = 'tanktop';
 /**
  * DATABASE_URL when set; otherwise the embedded Postgres under .data/, started
  * (or joined) on demand. Either way the connection is tried once here, so a
- * bad setting fails at start with a sentence, not at the first query.
+ * bad setting fails at start with a sentence, not at the first query; so does
+ * a transaction pooler that DATABASE_POOLING does not declare.
  */
 export async function openDatabase(config: Config, log: Logger): Promise<DatabaseHandle> {
   if (config.databaseUrl) {
     await checkConnection(config.databaseUrl);
+    if (config.databasePooling === 'session') await refuseUndeclaredTransactionPooler(config.databaseUrl);
     return { url: config.databaseUrl, adminUrl: config.databaseUrl, close: async () => {} };
   }
   const server = await startEmbeddedPostgres({ ...config.embeddedPostgres, log });

@@ -1,5 +1,6 @@
 import { PgBoss, type ConstructorOptions } from 'pg-boss';
 import type { Logger } from 'pino';
+import type { DatabasePooling } from '../config.ts';
 import { PreparingBossClient } from './preparing-boss-client.ts';
 
 export interface BossOptions {
@@ -14,6 +15,14 @@ export interface BossOptions {
    * stopped sending heartbeats (a killed process), in seconds (pg-boss's default 60).
    */
   superviseIntervalSeconds?: number;
+  /**
+   * `transaction` (a pooler in transaction mode between us and Postgres):
+   * statements run unnamed and workers poll instead of LISTENing (a LISTEN
+   * stays on whichever server connection ran it, which then serves other
+   * clients; pg-boss's listener heartbeat finds it gone and reconnects
+   * forever). Default `session`.
+   */
+  pooling?: DatabasePooling;
 }
 
 /**
@@ -25,16 +34,17 @@ export interface BossOptions {
  * process; with one, pg-boss reconnects and the error is logged.
  */
 export function createBoss(databaseUrl: string, log: Logger, options: BossOptions = {}): PgBoss {
-  const settings: ConstructorOptions & { Client: typeof PreparingBossClient } = {
+  const session = (options.pooling ?? 'session') === 'session';
+  const settings: ConstructorOptions & { Client?: typeof PreparingBossClient } = {
     connectionString: databaseUrl,
     // Passed through to pg-boss's pg.Pool: its statements run prepared (see preparing-boss-client.ts).
-    Client: PreparingBossClient,
+    ...(session ? { Client: PreparingBossClient } : {}),
     schema: 'pgboss',
     max: options.max ?? 6,
     application_name: `tanktop-${options.instanceName ?? 'boss'}`,
     schedule: options.schedule ?? false,
     supervise: true,
-    useListenNotify: true,
+    useListenNotify: session,
     // pg-boss validates a key that is present even when it is undefined.
     ...(options.instanceName ? { instanceName: options.instanceName } : {}),
     ...(options.superviseIntervalSeconds
