@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import t, { type Test } from 'tap';
 import { hashPassword } from '../src/auth/password.ts';
 import { insertUser } from '../src/auth/users.repository.ts';
@@ -7,58 +5,20 @@ import { gatewaySandboxClient } from '../src/sandboxes/gateway/gateway-sandbox.c
 import { freshDatabase, type TestDatabase } from './helpers/database.ts';
 import { pgbouncerMissing, startPgBouncer, type PgBouncer } from './helpers/pgbouncer.ts';
 import { runCli } from './helpers/run-command.ts';
+import { cookieJar, spawnService, waitFor, type ServiceProcess } from './helpers/server-process.ts';
 import { unescapeHtml } from './stats-pages/app-harness.ts';
 
-const projectRoot = path.resolve(import.meta.dirname, '..');
 const skip = pgbouncerMissing();
 const PASSWORD = 'correct horse battery';
 
-/** A cookie jar good enough for one site. */
-function jar() {
-  const cookies = new Map<string, string>();
-  return {
-    header: () => [...cookies].map(([k, v]) => `${k}=${v}`).join('; '),
-    take(response: Response) {
-      for (const line of response.headers.getSetCookie()) {
-        const [pair] = line.split(';');
-        const at = pair!.indexOf('=');
-        cookies.set(pair!.slice(0, at), pair!.slice(at + 1));
-      }
-    },
-  };
-}
-
-async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
 /** `make start` (src/server.ts, which starts the sandboxes and the worker process) on DATABASE_URL, as an operator would. */
-function startService(t: Test, databaseUrl: string, env: Record<string, string>) {
-  const child = spawn(process.execPath, [path.join(projectRoot, 'src/server.ts')], {
-    cwd: projectRoot,
-    env: {
-      ...process.env, DATABASE_URL: databaseUrl, DEMO_SALES: '500', PORT: '0', LOG_LEVEL: 'info',
-      GATEWAY_SANDBOX_PORT: '0', MAIL_SANDBOX_SMTP_PORT: '0', MAIL_SANDBOX_HTTP_PORT: '0', ALERT_SANDBOX_PORT: '0', SUPPLIER_SANDBOX_PORT: '0',
-      STRIPE_API_BASE: '', STRIPE_SECRET_KEY: '', SMTP_URL: '', DEV_SANDBOXES: '', ALERT_WEBHOOK_URL: '', SUPPLIER_API_URL: '',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+function startService(t: Test, databaseUrl: string, env: Record<string, string>): ServiceProcess {
+  return spawnService(t, {
+    DATABASE_URL: databaseUrl, DEMO_SALES: '500', PORT: '0', LOG_LEVEL: 'info',
+    GATEWAY_SANDBOX_PORT: '0', MAIL_SANDBOX_SMTP_PORT: '0', MAIL_SANDBOX_HTTP_PORT: '0', ALERT_SANDBOX_PORT: '0', SUPPLIER_SANDBOX_PORT: '0',
+    STRIPE_API_BASE: '', STRIPE_SECRET_KEY: '', SMTP_URL: '', DEV_SANDBOXES: '', ALERT_WEBHOOK_URL: '', SUPPLIER_API_URL: '',
+    ...env,
   });
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, exited, stdout: () => stdout, stderr: () => stderr };
 }
 
 async function behindPgBouncer(t: Test): Promise<{ database: TestDatabase; bouncer: PgBouncer; through: string }> {
@@ -81,7 +41,7 @@ t.test('behind PgBouncer in transaction mode (DATABASE_POOLING=transaction): pag
   t.equal((await pool.query(`select count(*)::int as n from sales`)).rows[0].n, 500, 'the demo data set was loaded through the pooler');
 
   // Sign in, then fifty page requests at once (the issue: 2 of 50 answered 200).
-  const cookies = jar();
+  const cookies = cookieJar();
   const login = await fetch(`${base}/login`);
   cookies.take(login);
   const csrf = unescapeHtml(/name="_csrf" value="([^"]+)"/.exec(await login.text())![1]!);

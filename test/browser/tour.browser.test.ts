@@ -1,13 +1,13 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import t from 'tap';
 import { hashPassword } from '../../src/auth/password.ts';
 import { insertUser } from '../../src/auth/users.repository.ts';
 import { freshDatabase } from '../helpers/database.ts';
+import { freePort } from '../helpers/free-port.ts';
+import { spawnService, waitFor } from '../helpers/server-process.ts';
 
 /**
  * The README's guided tour, walked in a browser against `src/server.ts` as
@@ -29,24 +29,6 @@ export const TOUR_SCREENSHOTS = [
   'mailbox.png', 'supplier.png', 'alerts.png', 'ops.png',
 ] as const;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
 /** The top of the page, as someone arriving sees it (filling a form scrolls it). */
 async function shoot(page: Page, name: (typeof TOUR_SCREENSHOTS)[number]): Promise<void> {
   await page.evaluate('window.scrollTo(0, 0)');
@@ -59,27 +41,16 @@ t.test('the tour of make start: stats pages, a paid order, the mailbox, the supp
   const { url: databaseUrl, pool } = await freshDatabase(t);
   await insertUser(pool, 'manager', await hashPassword(PASSWORD));
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(projectRoot, 'src/server.ts')], {
-    cwd: projectRoot,
-    env: {
-      ...process.env, DATABASE_URL: databaseUrl, DEMO_SALES: '20000', PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: '', LOG_LEVEL: 'warn',
-      GATEWAY_SANDBOX_PORT: '0', MAIL_SANDBOX_SMTP_PORT: '0', MAIL_SANDBOX_HTTP_PORT: '0', ALERT_SANDBOX_PORT: '0', SUPPLIER_SANDBOX_PORT: '0',
-      STRIPE_API_BASE: '', STRIPE_SECRET_KEY: '', SMTP_URL: '', ALERT_WEBHOOK_URL: '', SUPPLIER_API_URL: '', DEV_SANDBOXES: '',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const service = spawnService(t, {
+    DATABASE_URL: databaseUrl, DEMO_SALES: '20000', PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: '', LOG_LEVEL: 'warn',
+    GATEWAY_SANDBOX_PORT: '0', MAIL_SANDBOX_SMTP_PORT: '0', MAIL_SANDBOX_HTTP_PORT: '0', ALERT_SANDBOX_PORT: '0', SUPPLIER_SANDBOX_PORT: '0',
+    STRIPE_API_BASE: '', STRIPE_SECRET_KEY: '', SMTP_URL: '', ALERT_WEBHOOK_URL: '', SUPPLIER_API_URL: '', DEV_SANDBOXES: '',
   });
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  await waitFor('make start to print its URLs', async () => /supplier sandbox: /.test(stdout) && /worker: +pid/.test(stdout), 120_000)
-    .catch((error: Error) => { throw new Error(`${error.message}; stdout: ${stdout}; stderr: ${stderr}`); });
-  const printed = (label: string) => new RegExp(`${label}: +(http://\\S+)`).exec(stdout)?.[1];
-  const base = /Tanktop is running at (http:\/\/\S+)/.exec(stdout)?.[1];
+  const { child, exited } = service;
+  await waitFor('make start to print its URLs', async () => /supplier sandbox: /.test(service.stdout()) && /worker: +pid/.test(service.stdout()), 120_000)
+    .catch((error: Error) => { throw new Error(`${error.message}; stdout: ${service.stdout()}; stderr: ${service.stderr()}`); });
+  const printed = (label: string) => new RegExp(`${label}: +(http://\\S+)`).exec(service.stdout())?.[1];
+  const base = /Tanktop is running at (http:\/\/\S+)/.exec(service.stdout())?.[1];
   const [shop, mailbox, gateway, alerts, supplier] = ['shop', 'mailbox', 'payment sandbox', 'alerts', 'supplier sandbox'].map(printed);
   t.ok(base && shop && mailbox && gateway && alerts && supplier, 'make start prints every address of the tour');
 
@@ -163,7 +134,7 @@ t.test('the tour of make start: stats pages, a paid order, the mailbox, the supp
   }).catch(async (error: Error) => {
     const { rows } = await pool.query(`select o.number, o.payment_state, o.fulfilment_state, s.rejection_code, s.submitted_at, a.status as alert, a.last_error
       from orders o left join supplier_orders s on s.order_id = o.id left join alerts a on a.order_id = o.id`);
-    throw new Error(`${error.message}: ${JSON.stringify(rows)}; stderr: ${stderr.slice(-3000)}`);
+    throw new Error(`${error.message}: ${JSON.stringify(rows)}; stderr: ${service.stderr().slice(-3000)}`);
   });
   t.pass(`order ${second} refused by the supplier: an alert`);
   await page.goto(alerts!);

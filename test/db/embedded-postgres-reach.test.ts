@@ -11,7 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { relocatedDataDir } from '../../src/db/embedded-postgres-data-dir.ts';
-import { copyProject, freePort, projectRoot, runIn, type RunResult } from '../helpers/project-copy.ts';
+import { freePort } from '../helpers/free-port.ts';
+import { copyProject, projectRoot, runIn, type RunResult } from '../helpers/project-copy.ts';
 
 const isRoot = os.userInfo().uid === 0;
 const notRoot = isRoot ? false : 'needs root: only root runs Postgres as another user (postgres), who may not reach the clone';

@@ -4,6 +4,7 @@ import t from 'tap';
 import { planDevSandboxes } from '../../src/dev-sandboxes.ts';
 import { gatewaySandboxClient } from '../../src/sandboxes/gateway/gateway-sandbox.client.ts';
 import { freshDatabase } from '../helpers/database.ts';
+import { cookieJar, waitFor } from '../helpers/server-process.ts';
 import { unescapeHtml } from '../stats-pages/app-harness.ts';
 
 const projectRoot = path.resolve(import.meta.dirname, '../..');
@@ -24,31 +25,6 @@ t.test('the sandboxes start only where no real gateway or SMTP server is configu
   t.throws(() => planDevSandboxes({ DEV_SANDBOXES: 'yes' }), { message: 'DEV_SANDBOXES must be auto or off, not "yes"' });
   t.throws(() => planDevSandboxes({ GATEWAY_SANDBOX_PORT: '70000' }), { message: 'GATEWAY_SANDBOX_PORT must be a whole number from 0 to 65535, not "70000"' });
 });
-
-/** A cookie jar good enough for one site. */
-function jar() {
-  const cookies = new Map<string, string>();
-  return {
-    header: () => [...cookies].map(([k, v]) => `${k}=${v}`).join('; '),
-    take(response: Response) {
-      for (const line of response.headers.getSetCookie()) {
-        const [pair] = line.split(';');
-        const at = pair!.indexOf('=');
-        cookies.set(pair!.slice(0, at), pair!.slice(at + 1));
-      }
-    },
-  };
-}
-
-async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 t.test('make start serves the shop with both sandboxes and a worker process: an order is paid, invoiced and mailed; Ctrl-C stops it all', async (t) => {
   const { url: databaseUrl, pool } = await freshDatabase(t);
@@ -83,7 +59,7 @@ t.test('make start serves the shop with both sandboxes and a worker process: an 
   const base = shopUrl!.replace(/\/shop$/, '');
   t.equal((await gateway.settings()).webhookUrl, `${base}/webhooks/stripe`, 'the gateway posts its events to the app');
 
-  const cookies = jar();
+  const cookies = cookieJar();
   const page = await fetch(shopUrl!);
   cookies.take(page);
   const html = await page.text();
