@@ -1,9 +1,10 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
+import { runProcess, type CommandResult } from '../helpers/run-command.ts';
 
 /**
  * A newcomer copies commands from the README: each must exist. `make help`
@@ -68,21 +69,9 @@ t.test('make help lists every target of the Makefile, one line each', { skip: ex
 });
 
 /** Runs a command's file with --help as npm would (its own Node), and no database to reach. */
-function help(file: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, file), '--help'], {
-      cwd: root, env: { ...process.env, LOG_LEVEL: '', DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
+function help(file: string): Promise<CommandResult> {
+  return runProcess(process.execPath, [path.join(root, file), '--help'], {
+    cwd: root, env: { LOG_LEVEL: '', DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' }, timeoutMs: 30_000,
   });
 }
 

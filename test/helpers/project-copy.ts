@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { cp, mkdir, readdir, symlink } from 'node:fs/promises';
 import path from 'node:path';
+import { runProcess, type CommandResult } from './run-command.ts';
 
 export const projectRoot = path.resolve(import.meta.dirname, '../..');
 
@@ -23,11 +23,7 @@ export async function copyProject(dir: string): Promise<string> {
   return dir;
 }
 
-export interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type RunResult = CommandResult;
 
 export interface RunOptions {
   /** Folders mounted read-only for this process alone (a private mount namespace: root only). */
@@ -42,21 +38,6 @@ export function runIn(dir: string, script: string, args: string[], env: Record<s
         // One folder a line (paths may hold spaces).
         'IFS="\n"; for d in $MOUNT_READ_ONLY; do mount --bind "$d" "$d" && mount -o remount,bind,ro "$d" || exit 99; done; exec "$@"', 'sh', ...command]
     : command;
-  return new Promise((resolve, reject) => {
-    const child = spawn(file!, argv, {
-      cwd: dir,
-      env: { ...process.env, LOG_LEVEL: '', DATABASE_URL: '', MOUNT_READ_ONLY: (options.readOnly ?? []).join('\n'), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+  return runProcess(file!, argv, {
+    cwd: dir, env: { LOG_LEVEL: '', DATABASE_URL: '', MOUNT_READ_ONLY: (options.readOnly ?? []).join('\n'), ...env },
+  });}
