@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import { DatabaseUnavailableError } from './connection-check.ts';
 import { asServerUser, firstLine, userPasses, type ServerUser } from './embedded-postgres-user.ts';
+import { isAlive } from './process-alive.ts';
 
 const run = promisify(execFile);
 
@@ -133,13 +134,4 @@ async function makeReadableByAll(target: string): Promise<void> {
     return;
   }
   await chmod(target, stat.mode & 0o111 ? 0o755 : 0o644);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -10,6 +10,7 @@ import { DatabaseUnavailableError } from './connection-check.ts';
 import { defaultCacheDir, reachableBinaries, type Binaries } from './embedded-postgres-binaries.ts';
 import { chooseDataDir } from './embedded-postgres-data-dir.ts';
 import { asServerUser, firstLine, serverUser, type ServerUser } from './embedded-postgres-user.ts';
+import { isAlive } from './process-alive.ts';
 
 const run = promisify(execFile);
 
@@ -265,15 +266,6 @@ async function runningServer(dataDir: string): Promise<{ pid: number; port: numb
   const port = Number(lines[3]);
   if (!Number.isInteger(pid) || !isAlive(pid)) return undefined; // a stale pid file: Postgres clears it itself
   return { pid, port };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function portAnswers(port: number): Promise<boolean> {
