@@ -68,3 +68,13 @@ export async function storeWebhookEvent(db: Db, boss: Pick<PgBoss, 'send'> | und
     return row.id;
   });
 }
+
+/**
+ * A stored event its job finds malformed (the receiver checks it; a row
+ * written some other way must not be retried forever): processed, refused,
+ * with why.
+ */
+export async function refuseStoredEvent(trx: Db, webhookEventId: string, reason: string): Promise<void> {
+  await trx.updateTable('webhook_events').set({ processed_at: sql`now()`, outcome: 'refused', refused_reason: reason, processing_error: null })
+    .where('id', '=', webhookEventId).execute();
+}

@@ -7,6 +7,7 @@ import { applyStripeEvent } from '../stripe-events.ts';
 import { workflowDeps, type OrderJobDeps } from './order-jobs.deps.ts';
 import { prepared } from '../../db/kysely.ts';
 import { storableText } from '../../webhooks/storable-json.ts';
+import { refuseStoredEvent } from '../../webhooks/webhook-inbox.ts';
 
 /**
  * stripe__process_event: applies one stored webhook (webhook_events row) to
@@ -28,8 +29,7 @@ export function processStripeEventJob(deps: OrderJobDeps): JobHandler<ProcessStr
         const eventLog = log.child({ eventId: row.event_id, eventType: row.type });
         const problem = stripeEventProblem(row.payload);
         if (problem) {
-          await trx.updateTable('webhook_events').set({ processed_at: sql`now()`, outcome: 'refused', refused_reason: problem, processing_error: null })
-            .where('id', '=', row.id).execute();
+          await refuseStoredEvent(trx, row.id, problem);
           eventLog.warn({ refusedReason: problem }, 'stored webhook event refused: not an event the workflow can apply');
           return 'refused';
         }

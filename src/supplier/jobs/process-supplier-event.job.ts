@@ -8,6 +8,7 @@ import { applySupplierOrder } from '../supplier-progress.ts';
 import type { ProcessSupplierEventJob } from '../supplier-queues.ts';
 import { prepared } from '../../db/kysely.ts';
 import { storableText } from '../../webhooks/storable-json.ts';
+import { refuseStoredEvent } from '../../webhooks/webhook-inbox.ts';
 
 /**
  * supplier__process_event: applies one stored supplier webhook
@@ -32,9 +33,7 @@ export function processSupplierEventJob(deps: SupplierDeps): JobHandler<ProcessS
         const eventLog = log.child({ eventId: row.event_id, eventType: row.type });
         const problem = supplierEventProblem(row.payload);
         if (problem) {
-          // The receiver checked it; a row written some other way is not retried forever.
-          await trx.updateTable('webhook_events').set({ processed_at: sql`now()`, outcome: 'refused', refused_reason: problem, processing_error: null })
-            .where('id', '=', row.id).execute();
+          await refuseStoredEvent(trx, row.id, problem);
           eventLog.warn({ refusedReason: problem }, 'stored supplier event refused: not an event the workflow can apply');
           return 'refused';
         }
