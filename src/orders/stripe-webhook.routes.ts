@@ -2,10 +2,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { PgBoss } from 'pg-boss';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/kysely.ts';
-import { HttpError } from '../http/http-error.ts';
 import { recordWebhookReject, type WebhookRejectReason } from '../metrics/webhook-rejects.ts';
-import { receiveVerifiedWebhook } from '../webhooks/receive-webhook.ts';
-import { checkWebhookSignature } from '../webhooks/webhook-signature.ts';
+import { receiveVerifiedWebhook, signedBody } from '../webhooks/receive-webhook.ts';
 import { Queues } from './order-queues.ts';
 import { stripeEventProblem } from './stripe-event-shape.ts';
 
@@ -56,18 +54,7 @@ export const stripeWebhookRoutes: FastifyPluginAsync<StripeWebhookOptions> = asy
   });
 
   app.post('/webhooks/stripe', { bodyLimit: WEBHOOK_BODY_LIMIT, config: { public: true } }, async (request, reply) => {
-    const body = request.body;
-    if (!Buffer.isBuffer(body) || body.length === 0) throw new HttpError(400, 'empty_body', 'A webhook needs a body: the event, as JSON.');
-    const header = request.headers['stripe-signature'];
-    const check = checkWebhookSignature(typeof header === 'string' ? header : undefined, body, config.stripe.webhookSecret, WEBHOOK_TOLERANCE_SECONDS);
-    if (check !== 'valid') {
-      request.log.warn({ bytes: body.length, check }, 'stripe webhook refused: bad signature');
-      if (check === 'missing') throw new HttpError(400, 'missing_signature', 'The Stripe-Signature header is missing: only signed events are accepted.');
-      if (check === 'stale') {
-        throw new HttpError(400, 'stale_signature', `The Stripe-Signature timestamp is more than ${WEBHOOK_TOLERANCE_SECONDS} seconds away from now: the event is refused as a possible replay.`);
-      }
-      throw new HttpError(400, 'invalid_signature', 'The Stripe-Signature header does not match this body and the webhook secret.');
-    }
+    const body = signedBody(request, { provider: 'stripe', header: 'Stripe-Signature', secret: config.stripe.webhookSecret, toleranceSeconds: WEBHOOK_TOLERANCE_SECONDS });
     const received = await receiveVerifiedWebhook(body, {
       db, boss, provider: 'stripe', queue: Queues.processStripeEvent, problemOf: stripeEventProblem, log: request.log,
     });

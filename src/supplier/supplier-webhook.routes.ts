@@ -2,10 +2,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { PgBoss } from 'pg-boss';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/kysely.ts';
-import { HttpError } from '../http/http-error.ts';
 import { recordWebhookReject, WEBHOOK_REJECT_REASONS, webhookRejects, type WebhookRejectReason } from '../metrics/webhook-rejects.ts';
-import { receiveVerifiedWebhook } from '../webhooks/receive-webhook.ts';
-import { checkWebhookSignature } from '../webhooks/webhook-signature.ts';
+import { receiveVerifiedWebhook, signedBody } from '../webhooks/receive-webhook.ts';
 import { supplierEventProblem } from './supplier-api.types.ts';
 import { SupplierQueues } from './supplier-queues.ts';
 
@@ -57,18 +55,7 @@ export const supplierWebhookRoutes: FastifyPluginAsync<SupplierWebhookOptions> =
   });
 
   app.post('/webhooks/supplier', { bodyLimit: SUPPLIER_WEBHOOK_BODY_LIMIT, config: { public: true } }, async (request, reply) => {
-    const body = request.body;
-    if (!Buffer.isBuffer(body) || body.length === 0) throw new HttpError(400, 'empty_body', 'A webhook needs a body: the event, as JSON.');
-    const header = request.headers['supplier-signature'];
-    const check = checkWebhookSignature(typeof header === 'string' ? header : undefined, body, config.supplier.webhookSecret, SUPPLIER_WEBHOOK_TOLERANCE_SECONDS);
-    if (check !== 'valid') {
-      request.log.warn({ bytes: body.length, check }, 'supplier webhook refused: bad signature');
-      if (check === 'missing') throw new HttpError(400, 'missing_signature', 'The Supplier-Signature header is missing: only signed events are accepted.');
-      if (check === 'stale') {
-        throw new HttpError(400, 'stale_signature', `The Supplier-Signature timestamp is more than ${SUPPLIER_WEBHOOK_TOLERANCE_SECONDS} seconds away: the event is refused as a possible replay.`);
-      }
-      throw new HttpError(400, 'invalid_signature', 'The Supplier-Signature header does not match this body and the webhook secret.');
-    }
+    const body = signedBody(request, { provider: 'supplier', header: 'Supplier-Signature', secret: config.supplier.webhookSecret, toleranceSeconds: SUPPLIER_WEBHOOK_TOLERANCE_SECONDS });
     const received = await receiveVerifiedWebhook(body, {
       db, boss, provider: 'supplier', queue: SupplierQueues.processEvent, problemOf: supplierEventProblem, log: request.log,
     });

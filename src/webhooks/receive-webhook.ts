@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
-import type { FastifyBaseLogger } from 'fastify';
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { PgBoss } from 'pg-boss';
 import type { Db } from '../db/kysely.ts';
+import { HttpError } from '../http/http-error.ts';
 import { recordWebhookReject } from '../metrics/webhook-rejects.ts';
 import { storableText } from './storable-json.ts';
 import { storeWebhookEvent, type WebhookProvider } from './webhook-inbox.ts';
 import { eventIdentity, MAX_EVENT_TYPE_LENGTH, readWebhookPayload } from './webhook-payload.ts';
+import { checkWebhookSignature } from './webhook-signature.ts';
 
 export interface ReceivedWebhook {
   received: true;
@@ -62,4 +64,31 @@ export async function receiveVerifiedWebhook(body: Buffer, options: ReceiveOptio
 function typeOf(value: unknown): string {
   const type = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;
   return typeof type === 'string' ? storableText(type).slice(0, MAX_EVENT_TYPE_LENGTH) : '';
+}
+
+export interface SignatureOptions {
+  provider: WebhookProvider;
+  /** The signature header as the provider spells it, e.g. `Stripe-Signature`. */
+  header: string;
+  secret: string;
+  toleranceSeconds: number;
+}
+
+/**
+ * The request's raw body when it is signed with the secret within the
+ * window either side of now; else a 400 that names the header and says why
+ * (the route's onError hook counts it by its code).
+ */
+export function signedBody(request: FastifyRequest, { provider, header, secret, toleranceSeconds }: SignatureOptions): Buffer {
+  const body = request.body;
+  if (!Buffer.isBuffer(body) || body.length === 0) throw new HttpError(400, 'empty_body', 'A webhook needs a body: the event, as JSON.');
+  const value = request.headers[header.toLowerCase()];
+  const check = checkWebhookSignature(typeof value === 'string' ? value : undefined, body, secret, toleranceSeconds);
+  if (check === 'valid') return body;
+  request.log.warn({ bytes: body.length, check }, `${provider} webhook refused: bad signature`);
+  if (check === 'missing') throw new HttpError(400, 'missing_signature', `The ${header} header is missing: only signed events are accepted.`);
+  if (check === 'stale') {
+    throw new HttpError(400, 'stale_signature', `The ${header} timestamp is more than ${toleranceSeconds} seconds away from now: the event is refused as a possible replay.`);
+  }
+  throw new HttpError(400, 'invalid_signature', `The ${header} header does not match this body and the webhook secret.`);
 }
