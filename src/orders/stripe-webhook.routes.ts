@@ -2,8 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { PgBoss } from 'pg-boss';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/kysely.ts';
-import { recordWebhookReject, type WebhookRejectReason } from '../metrics/webhook-rejects.ts';
-import { receiveVerifiedWebhook, signedBody } from '../webhooks/receive-webhook.ts';
+import { installWebhookBody, receiveVerifiedWebhook, signedBody } from '../webhooks/receive-webhook.ts';
 import { Queues } from './order-queues.ts';
 import { stripeEventProblem } from './stripe-event-shape.ts';
 
@@ -11,15 +10,6 @@ import { stripeEventProblem } from './stripe-event-shape.ts';
 export const WEBHOOK_BODY_LIMIT = 256 * 1024;
 /** Stripe's own default: a signature further than this from now, either way, is refused (a replayed request). */
 export const WEBHOOK_TOLERANCE_SECONDS = 300;
-
-/** The refusals of this route by error code, counted in tanktop_webhook_rejects_total. */
-const REJECT_REASONS: ReadonlyMap<unknown, WebhookRejectReason> = new Map([
-  ['missing_signature', 'bad_signature'],
-  ['invalid_signature', 'bad_signature'],
-  ['stale_signature', 'stale'],
-  ['FST_ERR_CTP_BODY_TOO_LARGE', 'too_large'],
-  ['empty_body', 'bad_payload'],
-]);
 
 export interface StripeWebhookOptions {
   db: Db;
@@ -45,14 +35,7 @@ export interface StripeWebhookOptions {
  * Encapsulated: the raw-body parser and the size limit apply to this route only.
  */
 export const stripeWebhookRoutes: FastifyPluginAsync<StripeWebhookOptions> = async (app, { db, config, boss }) => {
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-  // One place for every refusal, the size limit's too (Fastify raises it before the handler runs).
-  app.addHook('onError', async (_request, _reply, error) => {
-    const reason = REJECT_REASONS.get((error as { code?: unknown }).code);
-    if (reason) recordWebhookReject('stripe', reason);
-  });
-
+  installWebhookBody(app, 'stripe');
   app.post('/webhooks/stripe', { bodyLimit: WEBHOOK_BODY_LIMIT, config: { public: true } }, async (request, reply) => {
     const body = signedBody(request, { provider: 'stripe', header: 'Stripe-Signature', secret: config.stripe.webhookSecret, toleranceSeconds: WEBHOOK_TOLERANCE_SECONDS });
     const received = await receiveVerifiedWebhook(body, {

@@ -2,8 +2,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { PgBoss } from 'pg-boss';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/kysely.ts';
-import { recordWebhookReject, WEBHOOK_REJECT_REASONS, webhookRejects, type WebhookRejectReason } from '../metrics/webhook-rejects.ts';
-import { receiveVerifiedWebhook, signedBody } from '../webhooks/receive-webhook.ts';
+import { WEBHOOK_REJECT_REASONS, webhookRejects } from '../metrics/webhook-rejects.ts';
+import { installWebhookBody, receiveVerifiedWebhook, signedBody } from '../webhooks/receive-webhook.ts';
 import { supplierEventProblem } from './supplier-api.types.ts';
 import { SupplierQueues } from './supplier-queues.ts';
 
@@ -11,15 +11,6 @@ import { SupplierQueues } from './supplier-queues.ts';
 export const SUPPLIER_WEBHOOK_BODY_LIMIT = 256 * 1024;
 /** A signature older (or newer) than this is refused: a replayed delivery. */
 export const SUPPLIER_WEBHOOK_TOLERANCE_SECONDS = 300;
-
-/** The refusals of this route by error code, counted in tanktop_webhook_rejects_total{provider="supplier"}. */
-const REJECT_REASONS: ReadonlyMap<unknown, WebhookRejectReason> = new Map([
-  ['missing_signature', 'bad_signature'],
-  ['invalid_signature', 'bad_signature'],
-  ['stale_signature', 'stale'],
-  ['FST_ERR_CTP_BODY_TOO_LARGE', 'too_large'],
-  ['empty_body', 'bad_payload'],
-]);
 
 // Present at 0 from the start, as the gateway's are.
 for (const reason of WEBHOOK_REJECT_REASONS) webhookRejects.inc({ provider: 'supplier', reason }, 0);
@@ -47,13 +38,7 @@ export interface SupplierWebhookOptions {
  * Encapsulated: the raw-body parser and the size limit apply to this route only.
  */
 export const supplierWebhookRoutes: FastifyPluginAsync<SupplierWebhookOptions> = async (app, { db, config, boss }) => {
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-  app.addHook('onError', async (_request, _reply, error) => {
-    const reason = REJECT_REASONS.get((error as { code?: unknown }).code);
-    if (reason) recordWebhookReject('supplier', reason);
-  });
-
+  installWebhookBody(app, 'supplier');
   app.post('/webhooks/supplier', { bodyLimit: SUPPLIER_WEBHOOK_BODY_LIMIT, config: { public: true } }, async (request, reply) => {
     const body = signedBody(request, { provider: 'supplier', header: 'Supplier-Signature', secret: config.supplier.webhookSecret, toleranceSeconds: SUPPLIER_WEBHOOK_TOLERANCE_SECONDS });
     const received = await receiveVerifiedWebhook(body, {

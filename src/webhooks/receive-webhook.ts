@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { PgBoss } from 'pg-boss';
 import type { Db } from '../db/kysely.ts';
 import { HttpError } from '../http/http-error.ts';
-import { recordWebhookReject } from '../metrics/webhook-rejects.ts';
+import { recordWebhookReject, type WebhookRejectReason } from '../metrics/webhook-rejects.ts';
 import { storableText } from './storable-json.ts';
 import { storeWebhookEvent, type WebhookProvider } from './webhook-inbox.ts';
 import { eventIdentity, MAX_EVENT_TYPE_LENGTH, readWebhookPayload } from './webhook-payload.ts';
@@ -91,4 +91,27 @@ export function signedBody(request: FastifyRequest, { provider, header, secret, 
     throw new HttpError(400, 'stale_signature', `The ${header} timestamp is more than ${toleranceSeconds} seconds away from now: the event is refused as a possible replay.`);
   }
   throw new HttpError(400, 'invalid_signature', `The ${header} header does not match this body and the webhook secret.`);
+}
+
+/** The refusals of a webhook route by error code, counted in tanktop_webhook_rejects_total. */
+const REJECT_REASONS: ReadonlyMap<unknown, WebhookRejectReason> = new Map([
+  ['missing_signature', 'bad_signature'],
+  ['invalid_signature', 'bad_signature'],
+  ['stale_signature', 'stale'],
+  ['FST_ERR_CTP_BODY_TOO_LARGE', 'too_large'],
+  ['empty_body', 'bad_payload'],
+]);
+
+/**
+ * A webhook route's plugin reads every body as raw bytes (the signature is
+ * over them, never over re-serialised JSON) and counts each refusal in one
+ * place, the size limit's too (Fastify raises it before the handler runs).
+ */
+export function installWebhookBody(app: FastifyInstance, provider: WebhookProvider): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  app.addHook('onError', async (_request, _reply, error) => {
+    const reason = REJECT_REASONS.get((error as { code?: unknown }).code);
+    if (reason) recordWebhookReject(provider, reason);
+  });
 }
