@@ -1,0 +1,57 @@
+import t from 'tap';
+import { browser, processFleet } from './process-fleet.ts';
+
+/** src/auth/session-cache.ts: how long a process may keep accepting a session ended elsewhere. */
+const SESSION_CACHE_MS = 2_000;
+/** Scheduling and a poll's round trip on a shared machine, beyond the bound itself. */
+const SLACK_MS = 400;
+
+t.test('a sign-in on one web process works on the others, and a sign-out there is refused everywhere within the session cache\'s 2 s', async (t) => {
+  const fleet = await processFleet(t);
+  const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((name) => fleet.web(name)));
+  const ann = browser();
+  t.equal(await ann.apiStatus(b!.url), 401, 'before signing in, B refuses the API');
+
+  await ann.signIn(a!.url);
+  t.same(await Promise.all([a, b, c].map((web) => ann.apiStatus(web!.url))), [200, 200, 200], 'the cookie from A works on A, B and C');
+
+  // B and C have just remembered the session (their cache is filled): from now on each may accept it for at most 2 s.
+  const remembered = Date.now();
+  const token = sessionOf(ann);
+  const signOut = await ann.submit(`${a!.url}/login`, `${a!.url}/logout`, {});
+  t.equal(signOut.status, 303, 'signed out on A');
+  // The browser dropped the cleared cookie: send the old one, as a stale or stolen copy would be.
+  const stale = { apiStatus: (base: string) => apiStatusWith(base, token) };
+  t.equal(await stale.apiStatus(a!.url), 401, 'A refuses it at once (it forgot the token when signing out)');
+
+  const bStillAccepts = await stale.apiStatus(b!.url);
+  if (Date.now() - remembered < SESSION_CACHE_MS / 2) {
+    // Proof that the bound is the cache's: right after the sign-out B still answers from its memory.
+    t.equal(bStillAccepts, 200, 'B still accepts it for a moment (the cache: this is the trade-off the bound limits)');
+  }
+
+  // Poll B and C until each refuses; each must do so before the bound has passed.
+  const refusedAfter = await Promise.all([b, c].map(async (web) => {
+    for (;;) {
+      if (await stale.apiStatus(web!.url) === 401) return Date.now() - remembered;
+      if (Date.now() - remembered > 10_000) return Infinity;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }));
+  for (const [i, ms] of refusedAfter.entries()) {
+    t.ok(ms <= SESSION_CACHE_MS + SLACK_MS, `${'BC'[i]} refused the signed-out session ${ms} ms after it last looked it up (bound ${SESSION_CACHE_MS} ms)`);
+  }
+  // And once the bound has passed, every process refuses it, every time.
+  t.same(await Promise.all([a, b, c].map((web) => stale.apiStatus(web!.url))), [401, 401, 401], 'after the bound: refused on A, B and C');
+});
+
+async function apiStatusWith(base: string, token: string): Promise<number> {
+  const response = await fetch(`${base}/api/stats/agents`, { headers: { cookie: `tanktop_session=${token}` } });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+/** The session token in a browser's cookie jar. */
+function sessionOf(b: ReturnType<typeof browser>): string {
+  return /tanktop_session=([^;]+)/.exec(b.cookies.header())?.[1] ?? '';
+}
