@@ -105,13 +105,14 @@ export async function processFleet(t: Test, options: { supplierDelaysMs?: number
   };
 
   const started = async <P extends RunningProcess>(proc: P, ready: RegExp, what: string): Promise<RegExpExecArray> => {
-    const deadline = Date.now() + 60_000;
+    // Generous: on a loaded 2-core CI machine a start (type stripping, imports, migrate) has taken more than a minute.
+    const deadline = Date.now() + 120_000;
     let exitedEarly = false;
     void proc.exited.then(() => { exitedEarly = true; });
     for (;;) {
       const match = ready.exec(proc.stdout());
       if (match) return match;
-      if (exitedEarly || Date.now() > deadline) throw new Error(`${what} did not start: ${proc.stderr()}`);
+      if (exitedEarly || Date.now() > deadline) throw new Error(`${what} did not start (${exitedEarly ? "exited" : "timed out"}); stdout: ${proc.stdout()}; stderr: ${proc.stderr()}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   };

@@ -3,8 +3,6 @@ import { browser, processFleet } from './process-fleet.ts';
 
 /** src/auth/session-cache.ts: how long a process may keep accepting a session ended elsewhere. */
 const SESSION_CACHE_MS = 2_000;
-/** Scheduling and a poll's round trip on a shared machine, beyond the bound itself. */
-const SLACK_MS = 400;
 
 t.test('a sign-in on one web process works on the others, and a sign-out there is refused everywhere within the session cache\'s 2 s', async (t) => {
   const fleet = await processFleet(t);
@@ -30,16 +28,24 @@ t.test('a sign-in on one web process works on the others, and a sign-out there i
     t.equal(bStillAccepts, 200, 'B still accepts it for a moment (the cache: this is the trade-off the bound limits)');
   }
 
-  // Poll B and C until each refuses; each must do so before the bound has passed.
-  const refusedAfter = await Promise.all([b, c].map(async (web) => {
+  // Ask B and C again and again until a request sent after the bound has been answered. Every
+  // request sent once the bound has passed must be refused: the processes cached the session no
+  // later than \`remembered\`, so whatever its latency, such a request finds the entry expired.
+  const bound = remembered + SESSION_CACHE_MS;
+  const asked = await Promise.all([b, c].map(async (web) => {
+    const answers: { sentAt: number; status: number }[] = [];
     for (;;) {
-      if (await stale.apiStatus(web!.url) === 401) return Date.now() - remembered;
-      if (Date.now() - remembered > 10_000) return Infinity;
+      const sentAt = Date.now();
+      answers.push({ sentAt, status: await stale.apiStatus(web!.url) });
+      if (sentAt > bound) return answers;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }));
-  for (const [i, ms] of refusedAfter.entries()) {
-    t.ok(ms <= SESSION_CACHE_MS + SLACK_MS, `${'BC'[i]} refused the signed-out session ${ms} ms after it last looked it up (bound ${SESSION_CACHE_MS} ms)`);
+  for (const [i, answers] of asked.entries()) {
+    const after = answers.filter((answer) => answer.sentAt > bound);
+    t.same(after.map((answer) => answer.status), after.map(() => 401), `${'BC'[i]} refused every request sent after the bound`);
+    const firstRefusal = answers.find((answer) => answer.status === 401);
+    t.comment(`${'BC'[i]} first refused a request sent ${firstRefusal ? firstRefusal.sentAt - remembered : '?'} ms after it last looked the session up (bound ${SESSION_CACHE_MS} ms)`);
   }
   // And once the bound has passed, every process refuses it, every time.
   t.same(await Promise.all([a, b, c].map((web) => stale.apiStatus(web!.url))), [401, 401, 401], 'after the bound: refused on A, B and C');
