@@ -25,16 +25,16 @@ function keepAsking(web: WebProcess, paths: string[]) {
   return { statuses, errors, async stop() { asking = false; await done; } };
 }
 
-t.test('SIGTERM to one of three web processes under load: its requests in flight complete, the others answer every request, it exits 0 within its budget', async (t) => {
+t.test('SIGTERM to one of two web processes under load: its requests in flight complete, the other answers every request, it exits 0 within its budget', async (t) => {
   const fleet = await processFleet(t);
-  const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((name) => fleet.web(name)));
+  const [a, b] = await Promise.all(['a', 'b'].map((name) => fleet.web(name)));
   const ann = browser();
   await ann.signIn(b!.url);
   const cookie = ann.cookies.header();
 
   const pages = ['/shop', '/healthz', '/shop', '/static/style.css'];
   const onA = keepAsking(a!, pages);
-  const others = [b!, c!, b!, c!].map((web) => keepAsking(web, pages));
+  const others = [b!, b!, b!].map((web) => keepAsking(web, pages));
   await waitFor('a few answers from every process', async () => onA.statuses.length > 5 && others.every((load) => load.statuses.length > 5));
 
   // Hold the sessions table: A's signed-in requests (A has never seen this session) wait in the database, in flight.
@@ -71,14 +71,14 @@ t.test('SIGTERM to one of three web processes under load: its requests in flight
   t.match(exit, { code: 0 }, `A exited 0 (${a!.stderr().slice(-500)})`);
   t.ok(stoppedIn < SHUTDOWN_BUDGET_MS, `A stopped ${stoppedIn} ms after SIGTERM, within its ${SHUTDOWN_BUDGET_MS} ms budget`);
 
-  // B and C go on answering after A is gone.
+  // B goes on answering after A is gone.
   const servedBefore = others.reduce((n, load) => n + load.statuses.length, 0);
-  await waitFor('more answers from B and C after A exited', async () => others.reduce((n, load) => n + load.statuses.length, 0) > servedBefore + 20);
+  await waitFor('more answers from B after A exited', async () => others.reduce((n, load) => n + load.statuses.length, 0) > servedBefore + 20);
   await Promise.all(others.map((load) => load.stop()));
   const statuses = others.flatMap((load) => load.statuses);
-  t.same(others.flatMap((load) => load.errors), [], 'no request to B or C failed');
-  t.same(statuses.filter((status) => status !== 200), [], `all ${statuses.length} requests to B and C answered 200 meanwhile`);
+  t.same(others.flatMap((load) => load.errors), [], 'no request to B failed');
+  t.same(statuses.filter((status) => status !== 200), [], `all ${statuses.length} requests to B answered 200 meanwhile`);
 
-  for (const web of [b!, c!]) web.child.kill('SIGTERM');
-  for (const web of [b!, c!]) t.match(await web.exited, { code: 0 });
+  b!.child.kill('SIGTERM');
+  t.match(await b!.exited, { code: 0 }, 'B stops cleanly too');
 });

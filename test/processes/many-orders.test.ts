@@ -3,7 +3,7 @@ import { waitFor } from '../helpers/server-process.ts';
 import { expectEveryEffectOnce } from './order-effects.ts';
 import { checkoutOn, processFleet } from './process-fleet.ts';
 
-const ORDERS = 24;
+const ORDERS = 16;
 
 t.test('many orders through two web processes and two workers: every effect exactly once, invoice numbers without gaps', async (t) => {
   const fleet = await processFleet(t);

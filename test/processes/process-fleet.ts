@@ -105,8 +105,8 @@ export async function processFleet(t: Test, options: { supplierDelaysMs?: number
   };
 
   const started = async <P extends RunningProcess>(proc: P, ready: RegExp, what: string): Promise<RegExpExecArray> => {
-    // Generous: on a loaded 2-core CI machine a start (type stripping, imports, migrate) has taken more than a minute.
-    const deadline = Date.now() + 120_000;
+    // Generous: on a loaded 2-core CI machine a start (type stripping, imports, migrate) has taken minutes (a web process needs about 4 s of CPU to start).
+    const deadline = Date.now() + 240_000;
     let exitedEarly = false;
     void proc.exited.then(() => { exitedEarly = true; });
     for (;;) {
