@@ -47,7 +47,7 @@ export async function build(config: Config, { pool, db, log, boss, stripe, setup
   installInputGuard(app);
   await installViews(app);
   const sessions = createSessionCache(pool);
-  await installAuth(app, config, sessions);
+  await installAuth(app, config, sessions, pool);
   await app.register(healthzRoutes, { pool });
   await app.register(metricsRoutes, { db, config });
   await app.register(authRoutes, { pool, config, sessions });

@@ -4,9 +4,12 @@ import { browser, processFleet } from './process-fleet.ts';
 /** src/auth/session-cache.ts: how long a process may keep accepting a session ended elsewhere. */
 const SESSION_CACHE_MS = 2_000;
 
+/** Sign-in attempts a client address may make a minute, across every web process. */
+const ATTEMPTS = 4;
+const fleet = await processFleet(t);
+const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((name) => fleet.web(name, { LOGIN_ATTEMPTS_PER_MINUTE: String(ATTEMPTS) })));
+
 t.test('a sign-in on one web process works on the others, and a sign-out there is refused everywhere within the session cache\'s 2 s', async (t) => {
-  const fleet = await processFleet(t);
-  const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((name) => fleet.web(name)));
   const ann = browser();
   t.equal(await ann.apiStatus(b!.url), 401, 'before signing in, B refuses the API');
 
@@ -56,6 +59,16 @@ async function apiStatusWith(base: string, token: string): Promise<number> {
   await response.arrayBuffer();
   return response.status;
 }
+
+t.test('sign-in attempts are counted across the web processes, not per process', async (t) => {
+  // The first test signed in once on A: one attempt of this address's minute.
+  const wrong = (base: string) => browser().submit(`${base}/login`, `${base}/login`, { name: 'ann', password: 'wrong horse', next: '/' })
+    .then(async (response) => { await response.arrayBuffer(); return response.status; });
+  const statuses = [];
+  for (const web of [b, c, a, b, c]) statuses.push(await wrong(web!.url));
+  // Counted per process, B and C would each have seen at most two attempts, and refused none.
+  t.same(statuses, [401, 401, 401, 429, 429], `${ATTEMPTS} attempts a minute in all, whichever process takes them`);
+});
 
 /** The session token in a browser's cookie jar. */
 function sessionOf(b: ReturnType<typeof browser>): string {
