@@ -25,6 +25,19 @@ export interface Config {
   readonly logLevel: string;
   /** The worker process's CPU niceness (0 to 19): on a shared machine, requests go before background jobs. */
   readonly workerNice: number;
+  /**
+   * Whether `npm start` also runs a worker process of its own. False in the
+   * production shape, where workers are processes of their own (`npm run
+   * worker`) and their number does not follow the number of web processes.
+   */
+  readonly startWorker: boolean;
+  /**
+   * How often each pg-boss instance looks for jobs whose worker stopped
+   * sending heartbeats (a killed process) or that outlived their expiry, in
+   * seconds: a killed worker's job is retried about this long (at most) after
+   * its 15 s heartbeat went stale.
+   */
+  readonly jobSuperviseSeconds: number;
   /** How often the service folds pending rollup deltas (0: never). */
   readonly statsFoldIntervalMs: number;
   /** Sales in the demo data set loaded into an empty database (0: none). */
@@ -137,6 +150,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     workerNice: integer(env, 'WORKER_NICE', 5, 0, 19),
+    startWorker: oneOf(env, 'START_WORKER', 'true', ['true', 'false']) === 'true',
+    jobSuperviseSeconds: integer(env, 'JOB_SUPERVISE_SECONDS', 60, 1, 3600),
     statsFoldIntervalMs: integer(env, 'STATS_FOLD_INTERVAL_MS', 1000, 0, 3_600_000),
     demoSales: integer(env, 'DEMO_SALES', 200_000, 0, 100_000_000),
     sessionSecret: secret(env, 'SESSION_SECRET'),

@@ -78,7 +78,7 @@ try {
   pool = createPool(database.url, log);
   const db = createDb(pool, { pooling: config.databasePooling });
   mailer = createMailer(config.mail.smtpUrl, { from: config.mail.from });
-  boss = createBoss(database.url, log, { instanceName: 'worker', schedule: true, pooling: config.databasePooling });
+  boss = createBoss(database.url, log, { instanceName: 'worker', schedule: true, pooling: config.databasePooling, superviseIntervalSeconds: config.jobSuperviseSeconds });
   await boss.start();
   workers = await startWorkers({ boss, db, stripe: createStripeClient(config.stripe), config, log, mailer });
   log.info({ pid: process.pid }, 'worker running');

@@ -3,8 +3,10 @@ import csrf from '@fastify/csrf-protection';
 import formbody from '@fastify/formbody';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type pg from 'pg';
 import type { Config } from '../config.ts';
 import { HttpError } from '../http/http-error.ts';
+import { databaseRateLimitStore } from './rate-limit-store.ts';
 import { safeNext } from './safe-next.ts';
 import { sessionSecret } from './session-secret.ts';
 import type { SessionCache } from './session-cache.ts';
@@ -31,7 +33,7 @@ declare module 'fastify' {
  * the stylesheet: secure by default, so a new route cannot be forgotten.
  * Not a plugin (it decorates the root instance, for every route).
  */
-export async function installAuth(app: FastifyInstance, config: Config, sessions: SessionCache): Promise<void> {
+export async function installAuth(app: FastifyInstance, config: Config, sessions: SessionCache, pool: pg.Pool): Promise<void> {
   await app.register(cookie, { secret: await sessionSecret(config) });
   await app.register(formbody);
   await app.register(csrf, {
@@ -42,6 +44,8 @@ export async function installAuth(app: FastifyInstance, config: Config, sessions
   });
   await app.register(rateLimit, {
     global: false,
+    // Counted in the database: one count per client address and route across every web process.
+    store: databaseRateLimitStore(pool),
     errorResponseBuilder: (_request, context) =>
       new HttpError(429, 'too_many_attempts', `Too many sign-in attempts from your address: wait ${context.after} and try again.`),
   });

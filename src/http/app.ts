@@ -17,6 +17,7 @@ import { shopRoutes } from '../shop/shop.routes.ts';
 import { statsRoutes } from '../stats/stats.routes.ts';
 import { stripeWebhookRoutes } from '../orders/stripe-webhook.routes.ts';
 import { supplierWebhookRoutes } from '../supplier/supplier-webhook.routes.ts';
+import { closeConnectionsOnStop } from './close-connections-on-stop.ts';
 import { frameworkErrors, installErrorHandler } from './error-handler.ts';
 import { healthzRoutes } from './healthz.routes.ts';
 import { installInputGuard } from './input.ts';
@@ -41,11 +42,12 @@ export async function build(config: Config, { pool, db, log, boss, stripe, setup
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger, trustProxy: config.trustProxy, frameworkErrors });
   if (onRoute) app.addHook('onRoute', onRoute);
   installErrorHandler(app);
+  closeConnectionsOnStop(app);
   // Before any route: every route's query, path and form values pass its bounds (input.ts).
   installInputGuard(app);
   await installViews(app);
   const sessions = createSessionCache(pool);
-  await installAuth(app, config, sessions);
+  await installAuth(app, config, sessions, pool);
   await app.register(healthzRoutes, { pool });
   await app.register(metricsRoutes, { db, config });
   await app.register(authRoutes, { pool, config, sessions });

@@ -61,7 +61,7 @@ export async function opsHarness(t: Test): Promise<OpsHarness> {
   installInputGuard(app);
   await installViews(app);
   const sessions = createSessionCache(database.pool);
-  await installAuth(app, config, sessions);
+  await installAuth(app, config, sessions, database.pool);
   await app.register(authRoutes, { pool: database.pool, config, sessions });
   await app.register(opsRoutes, { db: database.db, pool: database.pool, config, log: testLog, boss });
   t.teardown(() => app.close());
