@@ -47,7 +47,12 @@ async function binariesFor(major: number, user: ServerUser): Promise<Binaries | 
 export async function testServerMajor(): Promise<number> {
   const adminUrl = process.env.TANKTOP_TEST_ADMIN_URL;
   if (!adminUrl) throw new Error('run the tests through `npm test` (test/run.ts), which prepares the database');
-  return withClient(adminUrl, async (client) => Math.floor(Number((await client.query<{ v: string }>("select current_setting('server_version_num') as v")).rows[0]!.v) / 10_000));
+  return serverMajor(adminUrl);
+}
+
+/** The major version of the server at `url`. */
+export async function serverMajor(url: string): Promise<number> {
+  return withClient(url, async (client) => Math.floor(Number((await client.query<{ v: string }>("select current_setting('server_version_num') as v")).rows[0]!.v) / 10_000));
 }
 
 export interface ReplicaOptions {
@@ -61,7 +66,13 @@ export interface ReplicaOptions {
   maxStandbyStreamingDelayMs?: number;
   /** How the replica is made: `basebackup` (pg_basebackup -R) when the version has it, else `backup-api`. */
   method?: 'basebackup' | 'backup-api';
-  /** Where both clusters live (default: a new folder under the system's temp folder, removed at the end). */
+  /**
+   * Where both clusters live (default: a new folder under the system's temp
+   * folder, removed at the end). Given, the folder is kept, and a pair found
+   * in it is started again as it was (its ports too: the replica's
+   * primary_conninfo names the primary's), which is how bench:pages keeps
+   * its seeded primary between runs.
+   */
   dir?: string;
 }
 
@@ -126,7 +137,9 @@ export async function launchReplicaPair(options: ReplicaOptions = {}): Promise<R
   if (user.uid !== undefined) await chown(base, user.uid, user.gid!);
   const primaryDir = path.join(base, 'primary');
   const replicaDir = path.join(base, 'replica');
-  const [primaryPort, replicaPort] = [await freePort(), await freePort()];
+  const stateFile = path.join(base, 'pair.json');
+  const previous = existsSync(stateFile) ? JSON.parse(await readFile(stateFile, 'utf8')) as { primaryPort: number; replicaPort: number; method: typeof method } : undefined;
+  const [primaryPort, replicaPort] = previous ? [previous.primaryPort, previous.replicaPort] : [await freePort(), await freePort()];
   const database = options.database ?? 'tanktop';
   const as = (program: string, args: string[]) =>
     run(path.join(binaries.bin, program), args, { ...asServerUser(user), env: { ...process.env, LC_MESSAGES: 'C', PGHOST: base } });
@@ -136,11 +149,25 @@ export async function launchReplicaPair(options: ReplicaOptions = {}): Promise<R
   const url = (port: number, db: string) => `postgres://postgres@127.0.0.1:${port}/${db}`;
 
   const close = async () => {
-    await pgCtl(replicaDir, replicaPort, 'stop', 'immediate');
-    await pgCtl(primaryDir, primaryPort, 'stop', 'immediate');
+    // A kept pair is stopped cleanly: it starts again without recovery.
+    await pgCtl(replicaDir, replicaPort, 'stop', ownDir ? 'immediate' : 'fast');
+    await pgCtl(primaryDir, primaryPort, 'stop', ownDir ? 'immediate' : 'fast');
     if (ownDir) await rm(base, { recursive: true, force: true });
   };
+  const replicaSettings = () => appendFile(path.join(replicaDir, 'postgresql.auto.conf'), [
+    // Appended on every start of a kept pair: the last line of a setting wins.
+    `hot_standby_feedback = ${options.hotStandbyFeedback ? 'on' : 'off'}`,
+    `max_standby_streaming_delay = ${options.maxStandbyStreamingDelayMs ?? 30_000}ms`,
+    // The replica's own reports come sooner than the default 10 s: its feedback reaches the primary's vacuum quickly.
+    'wal_receiver_status_interval = 1s', '',
+  ].join('\n'));
   try {
+    if (previous) {
+      await replicaSettings();
+      await pgCtl(primaryDir, primaryPort, 'start');
+      await pgCtl(replicaDir, replicaPort, 'start');
+      return pairHandle(previous.method);
+    }
     await as('initdb', ['-D', primaryDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C.UTF-8', '-N']);
     // Copied into the replica with the rest: settings both need. fsync off: a test cluster is thrown away, never recovered.
     await appendFile(path.join(primaryDir, 'postgresql.conf'), [
@@ -163,50 +190,49 @@ export async function launchReplicaPair(options: ReplicaOptions = {}): Promise<R
       await appendFile(path.join(replicaDir, 'postgresql.auto.conf'),
         `primary_conninfo = 'host=127.0.0.1 port=${primaryPort} user=postgres application_name=tanktop_replica'\nprimary_slot_name = 'tanktop_replica'\n`);
     }
-    await appendFile(path.join(replicaDir, 'postgresql.auto.conf'), [
-      `hot_standby_feedback = ${options.hotStandbyFeedback ? 'on' : 'off'}`,
-      `max_standby_streaming_delay = ${options.maxStandbyStreamingDelayMs ?? 30_000}ms`,
-      // The replica's own reports come sooner than the default 10 s: its feedback reaches the primary's vacuum quickly.
-      'wal_receiver_status_interval = 1s', '',
-    ].join('\n'));
+    await replicaSettings();
     if (user.uid !== undefined) await run('chown', ['-R', `${user.uid}:${user.gid}`, replicaDir]);
     await pgCtl(replicaDir, replicaPort, 'start');
+    if (!ownDir) await writeFile(stateFile, JSON.stringify({ primaryPort, replicaPort, method }));
+    return pairHandle(method);
   } catch (error) {
     const logs = await readLogs(primaryDir, replicaDir);
     await close();
     throw new Error(`could not start a PostgreSQL ${major} primary and replica (${method}): ${(error as Error).message}\n${logs}`);
   }
 
-  const replicaAdminUrl = url(replicaPort, 'postgres');
-  const primaryAdminUrl = url(primaryPort, 'postgres');
-  const onReplica = (text: string) => withClient(replicaAdminUrl, (client) => client.query(text)).then(() => {});
-  return {
-    major, method,
-    primaryUrl: urlWithDatabase(primaryAdminUrl, database),
-    replicaUrl: urlWithDatabase(replicaAdminUrl, database),
-    primaryAdminUrl, replicaAdminUrl,
-    async waitForReplay(timeoutMs = 20_000) {
-      const target = await withClient(primaryAdminUrl, async (client) => (await client.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn')).rows[0]!.lsn);
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const done = await withClient(replicaAdminUrl, async (client) =>
-          (await client.query<{ done: boolean }>('select pg_last_wal_replay_lsn() >= $1::pg_lsn as done', [target])).rows[0]!.done).catch(() => false);
-        if (done) return;
-        if (Date.now() > deadline) throw new Error(`the replica has not replayed up to ${target} after ${timeoutMs} ms`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    },
-    pauseReplay: () => onReplica('select pg_wal_replay_pause()'),
-    resumeReplay: () => onReplica('select pg_wal_replay_resume()'),
-    stopReplica: () => pgCtl(replicaDir, replicaPort, 'stop', 'fast').then(() => {}),
-    async startReplica() {
-      // Idempotent, for teardowns: pg_ctl status exits 0 while the server runs.
-      if (await as('pg_ctl', ['status', '-D', replicaDir]).then(() => true, () => false)) return;
-      await pgCtl(replicaDir, replicaPort, 'start');
-    },
-    logs: () => readLogs(primaryDir, replicaDir),
-    close,
-  };
+  function pairHandle(method: 'basebackup' | 'backup-api'): ReplicaPair {
+    const replicaAdminUrl = url(replicaPort, 'postgres');
+    const primaryAdminUrl = url(primaryPort, 'postgres');
+    const onReplica = (text: string) => withClient(replicaAdminUrl, (client) => client.query(text)).then(() => {});
+    return {
+      major, method,
+      primaryUrl: urlWithDatabase(primaryAdminUrl, database),
+      replicaUrl: urlWithDatabase(replicaAdminUrl, database),
+      primaryAdminUrl, replicaAdminUrl,
+      async waitForReplay(timeoutMs = 20_000) {
+        const target = await withClient(primaryAdminUrl, async (client) => (await client.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn')).rows[0]!.lsn);
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+          const done = await withClient(replicaAdminUrl, async (client) =>
+            (await client.query<{ done: boolean }>('select pg_last_wal_replay_lsn() >= $1::pg_lsn as done', [target])).rows[0]!.done).catch(() => false);
+          if (done) return;
+          if (Date.now() > deadline) throw new Error(`the replica has not replayed up to ${target} after ${timeoutMs} ms`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      },
+      pauseReplay: () => onReplica('select pg_wal_replay_pause()'),
+      resumeReplay: () => onReplica('select pg_wal_replay_resume()'),
+      stopReplica: () => pgCtl(replicaDir, replicaPort, 'stop', 'fast').then(() => {}),
+      async startReplica() {
+        // Idempotent, for teardowns: pg_ctl status exits 0 while the server runs.
+        if (await as('pg_ctl', ['status', '-D', replicaDir]).then(() => true, () => false)) return;
+        await pgCtl(replicaDir, replicaPort, 'start');
+      },
+      logs: () => readLogs(primaryDir, replicaDir),
+      close,
+    };
+  }
 }
 
 /**
