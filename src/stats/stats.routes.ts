@@ -33,9 +33,11 @@ export const statsRoutes: FastifyPluginAsync<{ reads: ReadRouting }> = async (ap
     const { marker, today } = await freshness(target.db);
     void reply.header('x-stats-source', target.name);
     if (target.standby) void reply.header('x-stats-replica-lag-ms', String(target.lagMs));
+    const answered = answeredNotModified(request, reply, statsEtag(request, marker, today, etagScope(target, notice)))
+      ? reply : await handler(target, today, notice);
+    // Counted once read: a read that fails on a replica and is done again counts for the primary only.
     statsReads.inc({ server: target.standby ? 'replica' : 'primary' });
-    if (answeredNotModified(request, reply, statsEtag(request, marker, today, etagScope(target, notice)))) return reply;
-    return handler(target, today, notice);
+    return answered;
   }
 
   /** Serves from the picked server; a replica that fails is replaced by the primary for this request. */
@@ -49,6 +51,7 @@ export const statsRoutes: FastifyPluginAsync<{ reads: ReadRouting }> = async (ap
       if (error instanceof HttpError || reply.sent) throw error;
       reads.failed(target, error);
       request.log.warn({ err: error, replica: target.name }, 'stats read failed on a replica: reading the primary');
+      void reply.removeHeader('x-stats-replica-lag-ms');
       return serve(request, reply, reads.primary, handler);
     }
   }

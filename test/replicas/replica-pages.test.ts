@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import type pg from 'pg';
 import t, { type Test } from 'tap';
+import { statsReadFallbacks } from '../../src/metrics/stats-reads.ts';
 import { toCents } from '../../src/stats/format.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { replicaPairMissing, startReplicaPair } from '../helpers/replica.ts';
@@ -176,10 +177,14 @@ async function main(t: Test): Promise<void> {
     t.equal((await h.get(AGENTS_API)).headers['x-stats-source'], 'replica-1');
     await pair.stopReplica();
     t.teardown(() => pair.startReplica());
+    const failedReads = async () => (await statsReadFallbacks.get()).values.find((v) => v.labels.reason === 'query_failed')?.value ?? 0;
+    const failedBefore = await failedReads();
     // Before any check has noticed: the read fails on the replica and is done again on the primary.
     const retried = await h.get(AGENTS_API);
     t.equal(retried.statusCode, 200, 'no error page');
     t.equal(retried.headers['x-stats-source'], 'primary');
+    t.equal(retried.headers['x-stats-replica-lag-ms'], undefined, 'no replica lag on the primary\'s response');
+    t.equal(await failedReads(), failedBefore + 1, 'counted in tanktop_stats_read_fallbacks_total{reason="query_failed"}');
     t.same(apiRows(retried.body), await groupByOnPrimary(h.pool));
     for (const url of [`/stats/agents?${RANGE}`, `/stats/customers.csv?${RANGE}`, '/', `/stats/products/${catalogue!.products[0]}?${RANGE}`]) {
       const response = await h.get(url);
