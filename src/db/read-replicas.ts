@@ -23,7 +23,7 @@ export interface ReadTarget {
  * Where the stats pages read (docs/replicas.md): each replica's replay
  * position is checked every interval against the primary's WAL position, and
  * `pick` hands out, in turn, the replicas that answered their last check, are
- * standbys, and are at most DATABASE_READ_MAX_LAG_MS behind; with none, the
+ * standbys of this primary's cluster, and are at most DATABASE_READ_MAX_LAG_MS behind; with none, the
  * primary. Nothing here ever blocks a request on a check: `pick` uses the
  * last one.
  */
@@ -44,7 +44,7 @@ interface ReplicaState {
   pool: pg.Pool;
   db: Db;
   /** Undefined until a check tells; then why it cannot be read, or undefined when it can. */
-  unusable: 'unchecked' | 'unreachable' | 'not_standby' | 'lagging' | undefined;
+  unusable: 'unchecked' | 'unreachable' | 'not_standby' | 'other_cluster' | 'lagging' | undefined;
   lagMs: number;
 }
 
@@ -63,6 +63,9 @@ export interface ReadRoutingOptions {
   /** Replica pools' size (default: the primary's). */
   poolSize?: number;
 }
+
+/** The cluster's identity, the same on a primary and its physical replicas (pg_control_system() is open to every role). */
+const SYSTEM_IDENTIFIER = 'select system_identifier::text from pg_control_system()';
 
 /** The check's own bound: a replica that takes longer to say where it is counts as unreachable this round. */
 const CHECK_TIMEOUT_MS = 2_000;
@@ -94,16 +97,18 @@ export function createReadRouting({ primary, config, pooling, log, poolSize }: R
     }
     replica.unusable = unusable;
     replica.lagMs = lagMs;
-    replicaLag.set({ replica: replica.name }, unusable === 'unreachable' || unusable === 'not_standby' ? -1 : lagMs / 1000);
+    replicaLag.set({ replica: replica.name }, unusable === undefined || unusable === 'lagging' ? lagMs / 1000 : -1);
   }
 
-  async function checkReplica(replica: ReplicaState): Promise<void> {
+  async function checkReplica(replica: ReplicaState, primarySystem: string): Promise<void> {
     try {
-      const { rows } = await replica.pool.query<{ standby: boolean; replayed: string | null }>(
-        bounded('select pg_is_in_recovery() as standby, pg_last_wal_replay_lsn()::text as replayed'));
-      const { standby, replayed } = rows[0]!;
+      const { rows } = await replica.pool.query<{ standby: boolean; replayed: string | null; system: string }>(
+        bounded(`select pg_is_in_recovery() as standby, pg_last_wal_replay_lsn()::text as replayed, (${SYSTEM_IDENTIFIER}) as system`));
+      const { standby, replayed, system } = rows[0]!;
       // A promoted replica (or a URL of another primary) no longer follows this primary: its numbers part ways.
       if (!standby || replayed === null) return set(replica, 'not_standby', 0);
+      // A physical copy shares its primary's system identifier: a standby of another cluster holds other numbers.
+      if (system !== primarySystem) return set(replica, 'other_cluster', 0);
       const lagMs = history.lagMs(parseLsn(replayed), Date.now());
       set(replica, lagMs > config.maxLagMs ? 'lagging' : undefined, lagMs);
     } catch (error) {
@@ -113,16 +118,18 @@ export function createReadRouting({ primary, config, pooling, log, poolSize }: R
   }
 
   async function checkAll(): Promise<void> {
+    let primarySystem: string;
     try {
       // The primary first: a replica that has replayed up to this position by the time it answers is current.
-      const { rows } = await primary.pool.query<{ lsn: string }>(bounded('select pg_current_wal_lsn()::text as lsn'));
+      const { rows } = await primary.pool.query<{ lsn: string; system: string }>(bounded(`select pg_current_wal_lsn()::text as lsn, (${SYSTEM_IDENTIFIER}) as system`));
       history.record(parseLsn(rows[0]!.lsn), Date.now());
+      primarySystem = rows[0]!.system;
     } catch (error) {
       // Without the primary's position no lag can be told: the replicas keep their last verdict until it answers again.
       log.warn({ err: error }, 'read replica check: the primary\'s WAL position could not be read');
       return;
     }
-    await Promise.all(replicas.map(checkReplica));
+    await Promise.all(replicas.map((replica) => checkReplica(replica, primarySystem)));
   }
 
   function check(): Promise<void> {

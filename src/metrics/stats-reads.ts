@@ -25,7 +25,7 @@ export const statsReadFallbacks = new Counter({
 
 export const replicaLag = new Gauge({
   name: 'tanktop_read_replica_lag_seconds',
-  help: 'How long the primary has had WAL the replica has not replayed, at its last check (0: caught up; -1: the check failed or the server is not a standby).',
+  help: 'How long the primary has had WAL the replica has not replayed, at its last check (0: caught up; -1: the check failed, or the server is not a standby of this primary).',
   labelNames: ['replica'] as const,
   registers: [],
 });

@@ -170,6 +170,15 @@ async function main(t: Test): Promise<void> {
     t.equal(response.headers['x-stats-source'], 'primary');
   });
 
+  t.test('a standby of another cluster is not read: its numbers are not this primary\'s', async (t) => {
+    const other = await startReplicaPair(t);
+    const h = await setup(t, { DATABASE_READ_URL: other.replicaUrl });
+    const response = await h.get(AGENTS_API);
+    t.equal(response.statusCode, 200);
+    t.equal(response.headers['x-stats-source'], 'primary');
+    t.same(apiRows(response.body), await groupByOnPrimary(h.pool));
+  });
+
   t.test('a stopped replica: pages come from the primary with a 200, and signing in works', async (t) => {
     const h = await setup(t);
     await pair.waitForReplay();
