@@ -208,4 +208,42 @@ async function main(t: Test): Promise<void> {
     await h.reads.check();
     t.equal((await h.get(AGENTS_API)).headers['x-stats-source'], 'replica-1', 'back on the replica once it answers its check');
   });
+
+  t.test('a replica stopped in the middle of a CSV download cuts that download, and the service carries on', async (t) => {
+    const h = await setup(t);
+    // Enough rows that the download waits on its reader (backpressure) with the cursor open between fetches.
+    await h.pool.query(`
+      with c as (insert into customers (name, email) select 'Bulk ' || i, 'bulk' || i || '@example.com' from generate_series(1, 60000) as i returning id)
+      insert into sales (customer_id, product_id, sales_agent_id, price, created_at)
+      select c.id, $1, $2, 1.50, '2026-03-07T09:00:00Z' from c`, [catalogue!.products[0], catalogue!.agents[0]]);
+    await pair.waitForReplay(120_000);
+    await h.reads.check();
+    const base = await h.app.listen({ host: '127.0.0.1', port: 0 });
+    const response = await fetch(`${base}/stats/customers.csv?${RANGE}`, { headers: { cookie: h.cookie } });
+    t.equal(response.headers.get('x-stats-source'), 'replica-1', 'the download is read from the replica');
+    const reader = response.body!.getReader();
+    await reader.read();
+    await pair.stopReplica();
+    t.teardown(() => pair.startReplica());
+    await sleep(500);
+    let received = 0;
+    const ended = await (async () => {
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return 'ended';
+          received += value.length;
+        }
+      } catch {
+        return 'cut';
+      }
+    })();
+    t.ok(received < 60_000 * 30, `the file stops short (${ended} after ${received} more bytes)`);
+    const after = await h.get(AGENTS_API);
+    t.equal(after.statusCode, 200, 'the service still answers');
+    t.equal(after.headers['x-stats-source'], 'primary');
+    await pair.startReplica();
+    await pair.waitForReplay();
+  });
+
 }
