@@ -131,6 +131,9 @@ async function writeAndFold(pool: pg.Pool, until: number, outcome: Outcome): Pro
 async function longReads(pool: pg.Pool, until: number, outcome: Outcome): Promise<void> {
   while (Date.now() < until) {
     const client = await pool.connect();
+    // A conflict that ends the session between two statements is an 'error' event on the checked-out client.
+    const ended = () => {};
+    client.on('error', ended);
     let failed = false;
     try {
       await client.query('begin isolation level repeatable read read only');
@@ -147,6 +150,7 @@ async function longReads(pool: pg.Pool, until: number, outcome: Outcome): Promis
       await client.query('rollback').catch(() => {});
     } finally {
       // A conflict may have ended the session too: a failed read's connection is not given back.
+      client.removeListener('error', ended);
       client.release(failed);
     }
   }
