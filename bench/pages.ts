@@ -16,7 +16,15 @@
  * through a PgBouncer in transaction mode started for the run
  * (DATABASE_POOLING=transaction): what transaction pooling costs, and how
  * much of it is the unnamed statements rather than the extra hop.
+ *
+ * --via-replica: the agents page read from the primary and from a streaming
+ * replica (DATABASE_READ_URL), in alternating rounds (medians). The pair is
+ * a primary and replica of the server's PostgreSQL version made for the
+ * benchmark (test/helpers/replica.ts) and kept in .data/bench-replica-<major>,
+ * so its seeded database is reused by later runs; both sides are that pair's
+ * servers, so only the server read differs. The sign-in stays on the primary.
  */
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -33,14 +41,17 @@ import { createLogger } from '../src/logger.ts';
 import { progressPrinter } from '../src/seed/progress.ts';
 import { seed } from '../src/seed/seeder.ts';
 import { rebuildRollups } from '../src/stats/stats-maintenance.repository.ts';
+import { createReadRouting } from '../src/db/read-replicas.ts';
 // The tests' PgBouncer launcher (a temporary ini, a free port, run as postgres when root).
 import { launchPgBouncer } from '../test/helpers/pgbouncer.ts';
+// The tests' primary-and-replica maker (initdb, a base backup, free ports, run as postgres when root).
+import { launchReplicaPair, serverMajor, type ReplicaPair } from '../test/helpers/replica.ts';
 
-const USAGE = `Usage: npm run bench:pages -- [--sales 1000000,10000000] [--seconds 15] [--connections 10] [--via-pgbouncer [--rounds 3]]`;
+const USAGE = `Usage: npm run bench:pages -- [--sales 1000000,10000000] [--seconds 15] [--connections 10] [--via-pgbouncer | --via-replica] [--rounds 3]`;
 const { values } = parseArgs({ options: {
   sales: { type: 'string', default: '1000000,10000000' }, seconds: { type: 'string', default: '15' },
   connections: { type: 'string', default: '10' }, help: { type: 'boolean', short: 'h' },
-  'via-pgbouncer': { type: 'boolean', default: false }, rounds: { type: 'string', default: '3' },
+  'via-pgbouncer': { type: 'boolean', default: false }, 'via-replica': { type: 'boolean', default: false }, rounds: { type: 'string', default: '3' },
 } });
 if (values.help) {
   process.stdout.write(`${USAGE}\n`);
@@ -50,8 +61,9 @@ const scales = values.sales.split(',').map(Number);
 const seconds = Number(values.seconds);
 const connections = Number(values.connections);
 const viaPgBouncer = values['via-pgbouncer'];
+const viaReplica = values['via-replica'];
 const rounds = Number(values.rounds);
-if (scales.some((n) => !Number.isInteger(n) || n < 1) || !(seconds > 0) || !(connections > 0) || !(Number.isInteger(rounds) && rounds > 0)) {
+if (scales.some((n) => !Number.isInteger(n) || n < 1) || !(seconds > 0) || !(connections > 0) || !(Number.isInteger(rounds) && rounds > 0) || (viaPgBouncer && viaReplica)) {
   process.stderr.write(`bench:pages: bad arguments\n${USAGE}\n`);
   process.exit(2);
 }
@@ -63,6 +75,10 @@ const PASSWORD = 'bench-password-0123456789';
 const log = createLogger('warn');
 const config = loadConfig({ ...process.env, LOG_LEVEL: 'silent', LOGIN_ATTEMPTS_PER_MINUTE: '10000' });
 const server = await openDatabase(config, log);
+/** --via-replica: the pair the benchmark reads, kept between runs; else none. */
+let pair: ReplicaPair | undefined;
+/** Where the benchmark's databases are: the server, or with --via-replica the pair's primary. */
+let adminUrl = server.adminUrl;
 
 interface Latency { rps: number; p50: number; p99: number; serverP50?: number; serverP99?: number }
 interface Result extends Latency { label: string; scale: number }
@@ -72,17 +88,24 @@ const serverTimes: number[] = [];
 const say = (text: string) => process.stderr.write(`${text}\n`);
 
 try {
+  if (viaReplica) {
+    const major = await serverMajor(server.adminUrl);
+    say(`starting the PostgreSQL ${major} primary and replica in .data/bench-replica-${major} (made once, then reused)…`);
+    pair = await launchReplicaPair({ major, dir: path.resolve(import.meta.dirname, '..', '.data', `bench-replica-${major}`), hotStandbyFeedback: true });
+    adminUrl = pair.primaryAdminUrl;
+  }
   for (const sales of scales) await runScale(sales);
   printTable();
 } finally {
+  await pair?.close();
   await server.close();
 }
 
 async function runScale(sales: number): Promise<void> {
   const name = `tanktop_bench_pages_${sales}`;
   await dropUnlessSeeded(name, sales);
-  await createDatabaseIfMissing(server.adminUrl, name);
-  const url = urlWithDatabase(server.adminUrl, name);
+  await createDatabaseIfMissing(adminUrl, name);
+  const url = urlWithDatabase(adminUrl, name);
   await migrate(url, 'up', log);
   const pool = createPool(url, log, { max: 12 });
   const db = createDb(pool);
@@ -120,6 +143,10 @@ async function runScale(sales: number): Promise<void> {
     await pool.query(`insert into users (name, password_hash) values ('bench', $1) on conflict do nothing`, [await hashPassword(PASSWORD)]);
     if (viaPgBouncer) {
       await comparePooling(url, name, sales);
+      return;
+    }
+    if (pair) {
+      await compareReplica(pair, url, urlWithDatabase(pair.replicaAdminUrl, name), sales);
       return;
     }
 
@@ -191,6 +218,50 @@ async function comparePooling(url: string, database: string, sales: number): Pro
   } finally {
     await bouncer.stop();
   }
+  pushMedians(variants, samples, sales);
+}
+
+/** --via-replica: the agents page read from the primary, then from the replica, in alternating rounds. */
+async function compareReplica(replicaPair: ReplicaPair, primaryUrl: string, replicaUrl: string, sales: number): Promise<void> {
+  say('waiting for the replica to replay the seeding…');
+  await replicaPair.waitForReplay(600_000);
+  const variants = [
+    { label: 'agents, from the primary', readUrl: '' },
+    { label: 'agents, from a streaming replica', readUrl: replicaUrl },
+  ];
+  const samples = variants.map(() => [] as Latency[]);
+  for (let round = 1; round <= rounds; round++) {
+    for (const [i, variant] of variants.entries()) {
+      say(`round ${round} of ${rounds}: ${variant.label}`);
+      const pool = createPool(primaryUrl, log, { max: 12 });
+      const db = createDb(pool);
+      const variantConfig = loadConfig({ ...process.env, LOG_LEVEL: 'silent', LOGIN_ATTEMPTS_PER_MINUTE: '10000', DATABASE_READ_URL: variant.readUrl });
+      const reads = createReadRouting({ primary: { pool, db }, config: variantConfig.readReplicas, pooling: 'session', log, poolSize: 12 });
+      await reads.check();
+      const app = await build(variantConfig, { pool, db, log, reads });
+      app.addHook('onResponse', async (_request, reply) => {
+        serverTimes.push(reply.elapsedTime);
+      });
+      try {
+        const base = await app.listen({ host: '127.0.0.1', port: 0 });
+        const cookie = await signIn(base);
+        const url = `${base}/stats/agents?from=${FROM}&to=${END_DAY}`;
+        const source = (await fetch(url, { headers: { cookie } })).headers.get('x-stats-source');
+        const expected = variant.readUrl ? 'replica-1' : 'primary';
+        if (source !== expected) throw new Error(`${variant.label}: the page was read from ${source}, not ${expected}`);
+        samples[i]!.push(await load(url, { cookie }));
+      } finally {
+        await app.close();
+        await reads.close();
+        await db.destroy();
+      }
+    }
+  }
+  pushMedians(variants, samples, sales);
+}
+
+/** One result row per variant: the medians of its rounds. */
+function pushMedians(variants: { label: string }[], samples: Latency[][], sales: number): void {
   const median = (numbers: number[]) => [...numbers].sort((a, b) => a - b)[Math.floor(numbers.length / 2)]!;
   for (const [i, variant] of variants.entries()) {
     const runs = samples[i]!;
@@ -207,9 +278,9 @@ async function comparePooling(url: string, database: string, sales: number): Pro
  * dropped) is dropped, to be created afresh from the migrations.
  */
 async function dropUnlessSeeded(name: string, sales: number): Promise<void> {
-  await withClient(server.adminUrl, async (admin) => {
+  await withClient(adminUrl, async (admin) => {
     if (!(await admin.query('select from pg_database where datname = $1', [name])).rowCount) return;
-    const seeded = await withClient(urlWithDatabase(server.adminUrl, name), async (client) => {
+    const seeded = await withClient(urlWithDatabase(adminUrl, name), async (client) => {
       const { rows } = await client.query<{ n: string; keys: number }>(`
         select (select count(*) from sales) as n,
                (select count(*)::int from pg_constraint where conrelid = 'sales'::regclass and contype = 'f') as keys`)
@@ -279,7 +350,14 @@ function printTable(): void {
   for (const r of results) {
     out.push(`| ${r.scale.toLocaleString('en')} | ${r.label} | ${r.rps.toFixed(1)} | ${ms(r.p50)} | ${ms(r.p99)} | ${ms(r.serverP50)} | ${ms(r.serverP99)} |`);
   }
-  if (viaPgBouncer) {
+  if (viaReplica) {
+    for (const scale of scales) {
+      const direct = results.find((r) => r.scale === scale && r.label.startsWith('agents, from the primary'))!;
+      const replica = results.find((r) => r.scale === scale && r.label.startsWith('agents, from a streaming replica'))!;
+      out.push('', `- ${scale.toLocaleString('en')} sales: the replica's req/s ${(replica.rps / Math.max(direct.rps, 0.01)).toFixed(2)}x the primary's, client p99 ${(replica.p99 / Math.max(direct.p99, 0.01)).toFixed(2)}x, server p99 ${((replica.serverP99 ?? 0) / Math.max(direct.serverP99 ?? 0, 0.01)).toFixed(2)}x`);
+    }
+  }
+  if (viaPgBouncer || viaReplica) {
     out.push('', `Medians of ${rounds} alternating rounds. Server columns: reply.elapsedTime inside the app.`);
     process.stdout.write(out.join('\n') + '\n');
     return;

@@ -13,6 +13,8 @@ export interface Config {
    * nothing kept in the session (docs/pgbouncer.md).
    */
   readonly databasePooling: DatabasePooling;
+  /** Streaming replicas the stats pages read from (docs/replicas.md); empty: the pages read the primary. */
+  readonly readReplicas: ReadReplicasConfig;
   readonly embeddedPostgres: {
     readonly dataDir: string;
     /** EMBEDDED_PG_DATA_DIR is unset: as root, a data dir the postgres user cannot reach is moved to /var/lib/tanktop. */
@@ -71,6 +73,17 @@ export interface Config {
   readonly alerts: AlertsConfig;
   /** The drop-shipping supplier (src/supplier/). */
   readonly supplier: SupplierConfig;
+}
+
+export interface ReadReplicasConfig {
+  /** postgres:// URLs of physical streaming replicas of DATABASE_URL's server, in DATABASE_READ_URL's order. */
+  readonly urls: readonly string[];
+  /** A replica further behind than this is not read: the pages read the primary instead. */
+  readonly maxLagMs: number;
+  /** A page read from a replica further behind than this says so. */
+  readonly noticeLagMs: number;
+  /** How often each replica's replay position (and the primary's WAL position) is read. */
+  readonly checkIntervalMs: number;
 }
 
 export interface SupplierConfig {
@@ -138,6 +151,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return Object.freeze({
     databaseUrl: optionalUrl(env, 'DATABASE_URL'),
     databasePooling: oneOf(env, 'DATABASE_POOLING', 'session', ['session', 'transaction']) as DatabasePooling,
+    readReplicas: readReplicas(env),
     embeddedPostgres: Object.freeze({
       dataDir: path.resolve(projectRoot, env.EMBEDDED_PG_DATA_DIR || '.data/postgres'),
       dataDirIsDefault: !env.EMBEDDED_PG_DATA_DIR,
@@ -194,6 +208,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeoutMs: integer(env, 'SUPPLIER_TIMEOUT_MS', 5000, 200, 30_000),
       pollAfterMinutes: integer(env, 'SUPPLIER_POLL_AFTER_MINUTES', 30, 1, 7 * 24 * 60),
     }),
+  });
+}
+
+function readReplicas(env: NodeJS.ProcessEnv): ReadReplicasConfig {
+  const urls = (env.DATABASE_READ_URL ?? '').split(',').map((url) => url.trim()).filter(Boolean);
+  urls.forEach((url, i) => postgresUrl(urls.length > 1 ? `DATABASE_READ_URL's URL ${i + 1}` : 'DATABASE_READ_URL', url));
+  const maxLagMs = integer(env, 'DATABASE_READ_MAX_LAG_MS', 30_000, 0, 86_400_000);
+  const noticeLagMs = integer(env, 'DATABASE_READ_NOTICE_LAG_MS', 5_000, 0, 86_400_000);
+  if (noticeLagMs > maxLagMs) {
+    throw new ConfigError(`DATABASE_READ_NOTICE_LAG_MS (${noticeLagMs}) must not exceed DATABASE_READ_MAX_LAG_MS (${maxLagMs}): a replica that far behind is not read at all`);
+  }
+  return Object.freeze({
+    urls: Object.freeze(urls),
+    maxLagMs,
+    noticeLagMs,
+    checkIntervalMs: integer(env, 'DATABASE_READ_CHECK_INTERVAL_MS', 1000, 50, 60_000),
   });
 }
 
@@ -258,7 +288,10 @@ function nonBlank(env: NodeJS.ProcessEnv, name: string, fallback: string): strin
 
 function optionalUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const value = env[name];
-  if (!value) return undefined;
+  return value ? postgresUrl(name, value) : undefined;
+}
+
+function postgresUrl(name: string, value: string): string {
   try {
     const url = new URL(value);
     if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {

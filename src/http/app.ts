@@ -10,6 +10,7 @@ import { setupRoutes } from '../auth/setup.routes.ts';
 import { createSessionCache } from '../auth/session-cache.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/kysely.ts';
+import { createReadRouting, type ReadRouting } from '../db/read-replicas.ts';
 import type { Logger } from '../logger.ts';
 import { metricsRoutes } from '../metrics/metrics.routes.ts';
 import { opsRoutes } from '../ops/ops.routes.ts';
@@ -33,12 +34,17 @@ export interface AppDependencies {
   stripe?: Stripe;
   /** The first-user setup link's token (default: none issued; src/server.ts issues one when there are no users). */
   setup?: FirstUserSetup;
+  /**
+   * Where the stats pages read (default: the replicas of config.readReplicas,
+   * made here and closed with the app; none configured: the primary).
+   */
+  reads?: ReadRouting;
   /** Told of every route as it is registered, plugins' included (the fuzz test reads the route table from it). */
   onRoute?: (route: RouteOptions) => void;
 }
 
 /** The HTTP application, without a listener: the server listens, tests inject. */
-export async function build(config: Config, { pool, db, log, boss, stripe, setup = createFirstUserSetup(), onRoute }: AppDependencies): Promise<FastifyInstance> {
+export async function build(config: Config, { pool, db, log, boss, stripe, setup = createFirstUserSetup(), onRoute, reads }: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger, trustProxy: config.trustProxy, frameworkErrors });
   if (onRoute) app.addHook('onRoute', onRoute);
   installErrorHandler(app);
@@ -52,7 +58,13 @@ export async function build(config: Config, { pool, db, log, boss, stripe, setup
   await app.register(metricsRoutes, { db, config });
   await app.register(authRoutes, { pool, config, sessions });
   await app.register(setupRoutes, { pool, config, setup });
-  await app.register(statsRoutes, { pool, db });
+  // Only the stats pages may read a replica; sign-in, sessions and every write stay on `pool`.
+  if (!reads) {
+    const own = createReadRouting({ primary: { pool, db }, config: config.readReplicas, pooling: config.databasePooling, log });
+    app.addHook('onClose', () => own.close());
+    reads = own;
+  }
+  await app.register(statsRoutes, { reads });
   await app.register(stripeWebhookRoutes, { db, config, boss });
   await app.register(supplierWebhookRoutes, { db, config, boss });
   await app.register(shopRoutes, { db, config, log, stripe });

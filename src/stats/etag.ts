@@ -6,13 +6,15 @@ const bootId = randomBytes(8).toString('hex');
 
 /**
  * A weak ETag for a stats response: the rollups' change marker, the business
- * day (the default range moves at midnight), the exact URL, and who asks
- * (session and CSRF cookies: the page shows the user and embeds a form token).
+ * day (the default range moves at midnight), the kind of server that was read
+ * (primary or replica, with any lag notice: read-notice.ts), the exact URL,
+ * and who asks (session and CSRF cookies: the page shows the user and embeds
+ * a form token).
  * Weak: two renders differ in the form token's salt, while meaning the same.
  */
-export function statsEtag(request: FastifyRequest, marker: string, today: string): string {
+export function statsEtag(request: FastifyRequest, marker: string, today: string, scope: string): string {
   const hash = createHash('sha256');
-  for (const part of [bootId, marker, today, request.method, request.url, request.headers.cookie ?? '']) hash.update(part).update('\0');
+  for (const part of [bootId, marker, today, scope, request.method, request.url, request.headers.cookie ?? '']) hash.update(part).update('\0');
   return `W/"${hash.digest('base64url').slice(0, 27)}"`;
 }
 

@@ -51,6 +51,12 @@ export function seriesCsv(dimension: DimensionInfo, series: { id: string; name: 
 async function* cursorRows<T>(pool: pg.Pool, text: string, values: unknown[]): AsyncGenerator<T[]> {
   const client = await pool.connect();
   let broken = false;
+  // Held between fetches while the client reads the file: a server that goes
+  // away then (a replica stopped mid-download) makes pg emit 'error' on the
+  // checked-out client, which pg-pool listens to only while idle, and an
+  // unheard 'error' ends the process. Heard here, the next fetch fails instead.
+  const lost = () => { broken = true; };
+  client.on('error', lost);
   try {
     // One read-only snapshot for the whole file: its rows are mutually consistent.
     await client.query('begin isolation level repeatable read read only');
@@ -67,6 +73,7 @@ async function* cursorRows<T>(pool: pg.Pool, text: string, values: unknown[]): A
   } finally {
     // Early exit (client gone) lands here too: end the transaction before the connection goes back.
     await client.query('rollback').catch(() => { broken = true; });
+    client.removeListener('error', lost);
     client.release(broken);
   }
 }

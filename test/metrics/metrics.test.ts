@@ -38,6 +38,9 @@ t.test('the metrics are Prometheus text: every line parses and every family is t
     Object.fromEntries([...metrics.types].filter(([name]) => name.startsWith('tanktop_'))),
     {
       tanktop_webhook_rejects_total: 'counter',
+      tanktop_stats_reads_total: 'counter',
+      tanktop_stats_read_fallbacks_total: 'counter',
+      tanktop_read_replica_lag_seconds: 'gauge',
       tanktop_orders: 'gauge',
       tanktop_queue_jobs: 'gauge',
       tanktop_jobs_failed: 'gauge',
