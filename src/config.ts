@@ -25,6 +25,8 @@ export interface Config {
   readonly logLevel: string;
   /** The worker process's CPU niceness (0 to 19): on a shared machine, requests go before background jobs. */
   readonly workerNice: number;
+  /** Whether `make start` (src/server.ts) spawns the job worker; false where workers run as processes of their own (npm run worker). */
+  readonly startWorker: boolean;
   /** How often the service folds pending rollup deltas (0: never). */
   readonly statsFoldIntervalMs: number;
   /** Sales in the demo data set loaded into an empty database (0: none). */
@@ -137,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     workerNice: integer(env, 'WORKER_NICE', 5, 0, 19),
+    startWorker: oneOf(env, 'START_WORKER', 'true', ['true', 'false']) === 'true',
     statsFoldIntervalMs: integer(env, 'STATS_FOLD_INTERVAL_MS', 1000, 0, 3_600_000),
     demoSales: integer(env, 'DEMO_SALES', 200_000, 0, 100_000_000),
     sessionSecret: secret(env, 'SESSION_SECRET'),

@@ -106,7 +106,8 @@ try {
   await sandboxes.setSupplierWebhookUrl(`${local}/webhooks/supplier`);
 
   // The worker joins the same database (not the embedded server's life cycle: this process owns that).
-  worker = startWorkerProcess({ ...process.env, ...serviceEnv, DATABASE_URL: database.url });
+  // START_WORKER=false: workers run as processes of their own, as many as wanted, not one per web process.
+  if (config.startWorker) worker = startWorkerProcess({ ...process.env, ...serviceEnv, DATABASE_URL: database.url });
 
   const lines = [
     `Tanktop is running at ${address}  (health: ${address}/healthz; Ctrl-C stops it)`,
@@ -124,7 +125,9 @@ try {
     sandboxes.supplierUrl
       ? `  supplier sandbox: ${sandboxes.supplierUrl}  (nothing is made or shipped; API at ${sandboxes.supplierUrl}/v1, webhooks to ${local}/webhooks/supplier)`
       : `  supplier:         ${config.supplier.apiUrl ? new URL(config.supplier.apiUrl).origin : 'none (SUPPLIER_API_URL is unset: paid orders wait)'}`,
-    `  worker:           pid ${worker.pid ?? '?'}  (webhooks, invoices, e-mail, alerts)`,
+    worker
+      ? `  worker:           pid ${worker.pid ?? '?'}  (webhooks, invoices, e-mail, alerts)`
+      : `  worker:           none started (START_WORKER=false: run npm run worker for webhooks, invoices, e-mail, alerts)`,
     // Last, where a newcomer looks: with no users, nothing opens without it.
     ...(await announceFirstUserSetup(pool, setup, local, log)),
   ];
