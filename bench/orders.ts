@@ -244,7 +244,7 @@ async function runBenchmark(options: BenchOptions): Promise<number> {
       const { rows } = await withClient(database.adminUrl, (client) => client.query<{ server_version: string }>('show server_version'));
       const pressure = cpuPressure();
       const header = `PostgreSQL ${rows[0]!.server_version} at ${describeTarget(database.adminUrl)}${external ? '' : ' (embedded)'}, ${os.availableParallelism()} cores, Node ${process.version}; ` +
-        `${options.rounds} rounds, each deployment alternated with the 1/1 direct baseline, every run on a fresh database: warm-up ${int(options.warmUp)} orders then ANALYZE, ` +
+        `${options.rounds} round${options.rounds === 1 ? '' : 's'}, each deployment alternated with the 1/1 direct baseline, every run on a fresh database: warm-up ${int(options.warmUp)} orders then ANALYZE, ` +
         `then phase 2 alone with ${int(options.orders)} orders and ${options.inFlight} payments in flight; gateway sandbox: ${options.webhookConcurrency} webhook deliveries in flight; ` +
         `web processes: node src/server.ts (DEV_SANDBOXES=off, START_WORKER=false), checkouts over HTTP round-robin, webhooks round-robin from the gateway sandbox; ` +
         `PgBouncer: transaction mode, ${PGBOUNCER_POOL_SIZE} server connections. Machine load (1-minute average) ${loadAtStart.toFixed(2)} at the start, ${os.loadavg()[0]!.toFixed(2)} at the end` +

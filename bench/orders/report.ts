@@ -57,7 +57,7 @@ export function printReport(report: Report): void {
     lines.push('', 'Where the time goes (p50 / p99 ms; each stage ends at a transaction start or at the mailbox, so a stage holds the wait for its job plus the previous job\'s remaining work):', '');
     lines.push(`| stage | ${workflow.map((p) => p.result.title).join(' | ')} |`, `|---|${workflow.map(() => '---:').join('|')}|`);
     workflow[0]!.result.stages.forEach((stage, i) => lines.push(`| ${stage.label} | ${workflow.map((p) => pair(p.result.stages[i]!.distribution)).join(' | ')} |`));
-    lines.push(`| checkout (createCheckout: order, gateway session) | ${workflow.map((p) => `${pair(p.result.checkout.latency)} (${perSecond(p.result.checkout.perSecond)}/s)`).join(' | ')} |`);
+    lines.push(`| checkout (in process: createCheckout, the order and its gateway session; with --web N: POST /shop/checkout to its 303, client side) | ${workflow.map((p) => `${pair(p.result.checkout.latency)} (${perSecond(p.result.checkout.perSecond)}/s)`).join(' | ')} |`);
     lines.push('', 'Gateway sandbox deliveries:');
     for (const phase of workflow) {
       const g = phase.gateway;

@@ -180,14 +180,15 @@ async function start(adminUrl: string, options: BenchOptions, benchLog: Logger, 
   } else {
     const processes: WebProcess[] = [];
     closers.push({ what: 'the web processes', close: async () => note(`web processes stopped: ${(await Promise.all(processes.map((p) => p.stop()))).join(', ')}`) });
-    // One after the other: each migrates (and re-applies sql/) at start.
-    for (let i = 0; i < deployment.web; i++) {
-      note(`starting web process ${i + 1} of ${deployment.web} (node src/server.ts, DEV_SANDBOXES=off, START_WORKER=false${deployment.viaPgBouncer ? ', through PgBouncer' : ''})`);
-      processes.push(await spawnWebProcess(
-        { databaseUrl: serviceUrl, pooling, stripeApiBase: helper.gatewayUrl, smtpUrl: helper.smtpUrl, webhookSecret, sessionSecret, logLevel: options.logLevel },
-        { logFd, profileDir: options.profileDir, queryCountsFile: options.countQueries ? queryCountsFile(`web-${i + 1}`) : undefined },
-      ));
-    }
+    // At once: each migrates (and re-applies sql/) at start, under migrate's advisory lock, one after the other.
+    note(`starting ${deployment.web} web process${deployment.web === 1 ? '' : 'es'} (node src/server.ts, DEV_SANDBOXES=off, START_WORKER=false${deployment.viaPgBouncer ? ', through PgBouncer' : ''})`);
+    const started = await Promise.allSettled(Array.from({ length: deployment.web }, (_, i) => spawnWebProcess(
+      { databaseUrl: serviceUrl, pooling, stripeApiBase: helper.gatewayUrl, smtpUrl: helper.smtpUrl, webhookSecret, sessionSecret, logLevel: options.logLevel },
+      { logFd, profileDir: options.profileDir, queryCountsFile: options.countQueries ? queryCountsFile(`web-${i + 1}`) : undefined },
+    )));
+    for (const result of started) if (result.status === 'fulfilled') processes.push(result.value);
+    const failed = started.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
     const webUrls = processes.map((p) => p.url);
     web = { app: undefined, boss: undefined, appUrl: webUrls[0]!, webUrls, webPids: processes.map((p) => p.pid), checkout: await httpShop(webUrls, pool) };
   }

@@ -1,8 +1,9 @@
 /**
  * `--workers M`: M worker processes held as one, so that the phases pause,
- * resume and stop "the worker" whatever M is. Started one after the other:
- * each migrates at start, and one at a time keeps their start-up off each
- * other's locks (the first does the work, the others find nothing to do).
+ * resume and stop "the worker" whatever M is. Started at once: each migrates
+ * at start, under migrate's transaction-scoped advisory lock (the first does
+ * the work, the others wait for it and find nothing to do), and on 2 busy
+ * cores one start takes seconds.
  */
 import { spawnWorker, type WorkerEnv, type WorkerProcess } from './worker-process.ts';
 
@@ -13,17 +14,13 @@ export interface WorkerGroup extends Omit<WorkerProcess, 'pid' | 'exited'> {
 }
 
 export async function spawnWorkers(count: number, env: WorkerEnv, logFd: number, profileDir: string | undefined): Promise<WorkerGroup> {
-  const workers: WorkerProcess[] = [];
-  const files: string[] = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      const queryCountsFile = env.queryCountsFile ? env.queryCountsFile.replace(/\.json$/, `-${i + 1}.json`) : undefined;
-      if (queryCountsFile) files.push(queryCountsFile);
-      workers.push(await spawnWorker({ ...env, queryCountsFile }, logFd, profileDir));
-    }
-  } catch (error) {
+  const files = env.queryCountsFile ? Array.from({ length: count }, (_, i) => env.queryCountsFile!.replace(/\.json$/, `-${i + 1}.json`)) : [];
+  const started = await Promise.allSettled(Array.from({ length: count }, (_, i) => spawnWorker({ ...env, queryCountsFile: files[i] }, logFd, profileDir)));
+  const workers = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const failed = started.find((result) => result.status === 'rejected');
+  if (failed) {
     for (const worker of workers) worker.kill();
-    throw error;
+    throw failed.reason;
   }
   return {
     pids: workers.map((worker) => worker.pid),
