@@ -57,9 +57,12 @@ export async function compareDeployments(options: BenchOptions, runOnce: RunOnce
     for (const candidate of candidates) {
       for (const [deployment, baseline] of [[BASELINE, true], [candidate, false]] as const) {
         if (signal.aborted) break;
-        note(`compare: run ${runs.length + 1} of ${total}, round ${round}: ${baseline ? `baseline ${deploymentLabel(deployment)}` : deploymentLabel(deployment)}`);
+        const logFile = options.logFile.replace(/(\.log)?$/, `-run-${runs.length + 1}.log`);
+        note(`compare: run ${runs.length + 1} of ${total}, round ${round}: ${baseline ? `baseline ${deploymentLabel(deployment)}` : deploymentLabel(deployment)}; logs in ${logFile}`);
         // Phase 2 takes half of --orders in a normal run (phase 1 the other half): twice as many gives it all of them.
-        const report = await runOnce({ ...options, deployment, compare: undefined, phases: new Set([2]), orders: options.orders * 2 });
+        const report = await runOnce({ ...options, deployment, compare: undefined, phases: new Set([2]), orders: options.orders * 2, logFile });
+        // A run cut short by Ctrl-C measured nothing whole.
+        if (signal.aborted) break;
         const run = summariseRun(report, deployment, baseline, round);
         runs.push(run);
         note(`compare: ${deploymentLabel(deployment)}: ${run.ordersPerSecond.toFixed(1)} orders/s, pay → e-mail p99 ${Math.round(run.payToEmailP99)} ms, ` +
@@ -110,6 +113,10 @@ export function comparisonLines(runs: readonly CompareRun[], options: BenchOptio
     '|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const row of rows) {
+    if (row.runs.length === 0) {
+      lines.push(`| ${row.label} | 0 | — | — | — | — | — | — |`);
+      continue;
+    }
     const rates = row.runs.map((run) => run.ordersPerSecond);
     const rate = median(rates);
     lines.push(`| ${row.label} | ${row.runs.length} | ${rate.toFixed(1)}; ${Math.min(...rates).toFixed(1)}–${Math.max(...rates).toFixed(1)} | ` +
