@@ -240,7 +240,7 @@ async function runBenchmark(options: BenchOptions): Promise<number> {
   try {
     if (options.compare) {
       const loadAtStart = os.loadavg()[0]!;
-      const runs = await compareDeployments(options, runOnce, stopping.signal);
+      const { runs, failures } = await compareDeployments(options, runOnce, stopping.signal);
       const { rows } = await withClient(database.adminUrl, (client) => client.query<{ server_version: string }>('show server_version'));
       const pressure = cpuPressure();
       const header = `PostgreSQL ${rows[0]!.server_version} at ${describeTarget(database.adminUrl)}${external ? '' : ' (embedded)'}, ${os.availableParallelism()} cores, Node ${process.version}; ` +
@@ -249,8 +249,8 @@ async function runBenchmark(options: BenchOptions): Promise<number> {
         `web processes: node src/server.ts (DEV_SANDBOXES=off, START_WORKER=false), checkouts over HTTP round-robin, webhooks round-robin from the gateway sandbox; ` +
         `PgBouncer: transaction mode, ${PGBOUNCER_POOL_SIZE} server connections. Machine load (1-minute average) ${loadAtStart.toFixed(2)} at the start, ${os.loadavg()[0]!.toFixed(2)} at the end` +
         `${pressure ? `; CPU pressure (some, avg300) ${pressure} %` : ''}.${stopping.signal.aborted ? ' Stopped by a signal before the end: the figures cover what ran.' : ''}`;
-      process.stdout.write(comparisonLines(runs, options, header).join('\n'));
-      return runs.length > 0 && runs.every((run) => run.ok) && !stopping.signal.aborted ? 0 : 1;
+      process.stdout.write(comparisonLines(runs, failures, options, header).join('\n'));
+      return runs.length > 0 && failures.length === 0 && runs.every((run) => run.ok) && !stopping.signal.aborted ? 0 : 1;
     }
     const report = await runOnce(options);
     printReport(report);

@@ -49,18 +49,36 @@ export interface CompareRun {
 /** One run of the benchmark with these options; the caller opens and closes the database server around all of them. */
 export type RunOnce = (options: BenchOptions) => Promise<Report>;
 
-export async function compareDeployments(options: BenchOptions, runOnce: RunOnce, signal: AbortSignal): Promise<CompareRun[]> {
+/** A run that ended in an error instead of a report. */
+export interface FailedRun {
+  deployment: Deployment;
+  baseline: boolean;
+  round: number;
+  message: string;
+}
+
+export async function compareDeployments(options: BenchOptions, runOnce: RunOnce, signal: AbortSignal): Promise<{ runs: CompareRun[]; failures: FailedRun[] }> {
   const candidates = options.compare!;
   const runs: CompareRun[] = [];
+  const failures: FailedRun[] = [];
   const total = options.rounds * candidates.length * 2;
   for (let round = 1; round <= options.rounds && !signal.aborted; round++) {
     for (const candidate of candidates) {
       for (const [deployment, baseline] of [[BASELINE, true], [candidate, false]] as const) {
         if (signal.aborted) break;
-        const logFile = options.logFile.replace(/(\.log)?$/, `-run-${runs.length + 1}.log`);
-        note(`compare: run ${runs.length + 1} of ${total}, round ${round}: ${baseline ? `baseline ${deploymentLabel(deployment)}` : deploymentLabel(deployment)}; logs in ${logFile}`);
+        const logFile = options.logFile.replace(/(\.log)?$/, `-run-${runs.length + failures.length + 1}.log`);
+        note(`compare: run ${runs.length + failures.length + 1} of ${total}, round ${round}: ${baseline ? `baseline ${deploymentLabel(deployment)}` : deploymentLabel(deployment)}; logs in ${logFile}`);
         // Phase 2 takes half of --orders in a normal run (phase 1 the other half): twice as many gives it all of them.
-        const report = await runOnce({ ...options, deployment, compare: undefined, phases: new Set([2]), orders: options.orders * 2, logFile });
+        let report: Report;
+        try {
+          report = await runOnce({ ...options, deployment, compare: undefined, phases: new Set([2]), orders: options.orders * 2, logFile });
+        } catch (error) {
+          // One run's failure (the server out of connections, a process that would not start) is reported, and the comparison goes on.
+          const message = (error as Error)?.message ?? String(error);
+          note(`compare: ${deploymentLabel(deployment)}: the run failed: ${message}`);
+          failures.push({ deployment, baseline, round, message });
+          continue;
+        }
         // A run cut short by Ctrl-C measured nothing whole.
         if (signal.aborted) break;
         const run = summariseRun(report, deployment, baseline, round);
@@ -70,7 +88,7 @@ export async function compareDeployments(options: BenchOptions, runOnce: RunOnce
       }
     }
   }
-  return runs;
+  return { runs, failures };
 }
 
 function summariseRun(report: Report, deployment: Deployment, baseline: boolean, round: number): CompareRun {
@@ -97,7 +115,7 @@ function median(values: readonly number[]): number {
 }
 
 /** The Markdown table: one row for the baseline (all its runs), one per candidate; medians over the rounds. */
-export function comparisonLines(runs: readonly CompareRun[], options: BenchOptions, header: string): string[] {
+export function comparisonLines(runs: readonly CompareRun[], failures: readonly FailedRun[], options: BenchOptions, header: string): string[] {
   const baseline = runs.filter((run) => run.baseline);
   const base = median(baseline.map((run) => run.ordersPerSecond));
   const rows: { label: string; runs: CompareRun[] }[] = [
@@ -130,6 +148,11 @@ export function comparisonLines(runs: readonly CompareRun[], options: BenchOptio
     'Checkout p99: the shopper\'s POST /shop/checkout to its 303, timed by the client, made before the payments. ' +
     'Lost and duplicated: summed over the configuration\'s runs (warm-up and phase 2; paid once, one invoice, one e-mail each).',
     failed.length === 0 ? 'Every check passed in every run (gapless invoice numbers, sales rows = units sold).' : `${failed.length} runs had a failed check (see the progress on stderr).`, '');
+  if (failures.length > 0) {
+    lines.push(`${failures.length} run${failures.length === 1 ? '' : 's'} ended in an error, measured nothing and ${failures.length === 1 ? 'is' : 'are'} left out of the table:`);
+    for (const failure of failures) lines.push(`- round ${failure.round}, ${failure.baseline ? 'baseline ' : ''}${deploymentLabel(failure.deployment)}: ${failure.message}`);
+    lines.push('');
+  }
   return lines;
 }
 

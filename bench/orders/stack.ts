@@ -111,7 +111,10 @@ async function start(adminUrl: string, options: BenchOptions, benchLog: Logger, 
   // The web side logs as the service does (pino, synchronous writes), to the log file instead of stderr.
   const appLog = pino({ name: 'tanktop-web', level: options.logLevel }, pino.destination({ dest: options.logFile, sync: true, append: true }));
 
-  const pool = createPool(url, appLog);
+  // With --web N the app has its own pools in its processes: this one is the benchmark's bookkeeping (checks,
+  // completion polls, the HTTP shoppers' order look-ups, 8 at once), kept small, as 2 web and 4 worker processes
+  // already hold 88 connections (10 + 2 each web, 10 + 6 each worker) of a default max_connections of 100.
+  const pool = createPool(url, appLog, options.deployment.web === undefined ? {} : { max: 4 });
   const db = createDb(pool);
   closers.push({ what: 'the pool', close: async () => { await db.destroy(); if (!pool.ended) await pool.end(); } });
   note('loading the catalogue (agents, products, customers)');
