@@ -13,12 +13,16 @@ import { DatabaseUnavailableError, describeTarget } from '../src/db/connection-c
 import { openDatabase } from '../src/db/open-database.ts';
 import { createLogger } from '../src/logger.ts';
 import { BenchBusyError } from './orders/database.ts';
-import { type BenchOptions, DATABASE_NAME, DELIVERY_SPLIT_EVERY, TARGETS, UsageError, WARM_UP_ORDERS } from './orders/model.ts';
+import { type BenchOptions, DATABASE_NAME, DELIVERY_SPLIT_EVERY, PGBOUNCER_POOL_SIZE, TARGETS, UsageError, WARM_UP_ORDERS } from './orders/model.ts';
 import { int, note } from './orders/progress.ts';
 import { startProfiler, type Profiler } from './orders/profile.ts';
 import { enableQueryTally } from './orders/query-tally.ts';
 import { backlogVerification, printReport, verificationLine, type Report } from './orders/report.ts';
 import { startStack, type Stack } from './orders/stack.ts';
+import { COMPARE_DEFAULT_ORDERS, compareDeployments, comparisonLines, DEFAULT_COMPARISON, parseDeployments } from './orders/compare.ts';
+import { withClient } from '../src/db/one-off-client.ts';
+import type { Logger } from '../src/logger.ts';
+import { pgbouncerBinary } from '../test/helpers/pgbouncer.ts';
 import { webhookPhase } from './orders/webhook-phase.ts';
 import { backlogPhase } from './orders/backlog-phase.ts';
 import { deliveryPhase } from './orders/delivery-phase.ts';
@@ -65,6 +69,21 @@ the whole database would count. With phase 6 the supplier sandbox has
 --webhook-concurrency webhook deliveries in flight; without it, one at a time
 (as phase 5 was measured).
 
+Processes (--web N, --workers M, --via-pgbouncer; phases 1 and 2 only): the
+web side as N real processes (node src/server.ts with DEV_SANDBOXES=off and
+START_WORKER=false, the sandboxes' URLs in their environment) and M worker
+processes; shoppers check out over HTTP (POST /shop/checkout, CSRF and all)
+round-robin over the N processes, and the gateway sandbox sends each webhook
+delivery to the next one (as a load balancer would). --web 1 --workers 1 is
+the like-for-like baseline of the others (the in-process app skips HTTP).
+--via-pgbouncer: those processes reach Postgres through a PgBouncer in
+transaction mode started for the run (DATABASE_POOLING=transaction).
+
+Comparison (--compare LIST --rounds R): each deployment in LIST run
+alternately with the 1/1 direct baseline (baseline, A, baseline, B, ...; R
+rounds), each run on a fresh database with its warm-up, then phase 2 with
+all of --orders (default 1000 here); one Markdown table of medians on stdout.
+
 The server is DATABASE_URL when set (its user must be allowed to create
 databases), otherwise the embedded Postgres.
 
@@ -91,7 +110,17 @@ Options:
                            and print them per order (a diagnosis: it costs a little)
   --cpu-prof DIR           CPU profiles into DIR: the web side (this process's main thread) and the worker
                            (node --cpu-prof, written when it stops)
+  --web N                  N web processes (node src/server.ts, 1 to 16); phases 1 and 2 only (default: the app in this process)
+  --workers M              M worker processes (node src/worker.ts, 1 to 16; default 1)
+  --via-pgbouncer          web and worker processes through a PgBouncer in transaction mode (${PGBOUNCER_POOL_SIZE} server connections)
+  --compare LIST           deployments WEB/WORKERS[+pgbouncer], comma-separated, each alternated with 1/1 direct,
+                           e.g. ${DEFAULT_COMPARISON} (the issue's); not with --web, --workers, --via-pgbouncer, --phases
+  --rounds R               rounds of --compare (default 3; medians over them)
   -h, --help               show this help
+
+Examples:
+  npm run bench:orders -- --web 2 --workers 2 --orders 600
+  npm run bench:orders -- --compare ${DEFAULT_COMPARISON} --rounds 3
 
 Exit code: 0 done; 1 an order was lost or duplicated (or another check
 failed, in phase 5 an order is at the supplier twice, in phase 6 an order not
@@ -109,6 +138,7 @@ function parseOptions(argv: string[]): BenchOptions | 'help' {
         'webhook-rate': { type: 'string' }, 'webhook-seconds': { type: 'string' }, 'webhook-concurrency': { type: 'string' },
         'drain-timeout': { type: 'string' }, 'log-level': { type: 'string' }, 'log-file': { type: 'string' },
         'warm-up': { type: 'string' }, 'cpu-prof': { type: 'string' }, 'count-queries': { type: 'boolean' }, 'webhooks-alone': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        web: { type: 'string' }, workers: { type: 'string' }, 'via-pgbouncer': { type: 'boolean' }, compare: { type: 'string' }, rounds: { type: 'string' },
       },
     });
   } catch (error) {
@@ -119,9 +149,22 @@ function parseOptions(argv: string[]): BenchOptions | 'help' {
   const whole = (x: number) => Number.isInteger(x);
   const logLevel = v['log-level'] ?? 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) throw new UsageError(`--log-level takes fatal, error, warn, info, debug, trace or silent, not "${logLevel}"`);
-  const phases = new Set((v.phases ?? '1,2,4').split(',').map((phase) => Number(phase.trim())));
+  const processes = v.web !== undefined || v.workers !== undefined || v['via-pgbouncer'] === true;
+  const compare = v.compare === undefined ? undefined : parseDeployments(v.compare);
+  if (compare && (processes || v.phases !== undefined)) throw new UsageError('--compare chooses the deployments and runs phase 2 alone: leave out --web, --workers, --via-pgbouncer and --phases');
+  if (v.rounds !== undefined && !compare) throw new UsageError('--rounds counts the rounds of --compare');
+  const phases = new Set((v.phases ?? (processes ? '1,2' : '1,2,4')).split(',').map((phase) => Number(phase.trim())));
   if (phases.size === 0 || [...phases].some((phase) => ![1, 2, 4, 5, 6].includes(phase))) throw new UsageError(`--phases takes a list of 1, 2, 4, 5 and 6, not "${v.phases}"`);
-  const orders = numberFlag('--orders', v.orders, 2_000, (x) => whole(x) && x >= 2 && x <= 1_000_000, 'a whole number from 2 to 1000000');
+  // Phase 4 times the webhook endpoint inside the in-process app (reply.elapsedTime); 5 and 6 were not built for several web processes.
+  if (processes && [...phases].some((phase) => phase !== 1 && phase !== 2)) throw new UsageError('--web, --workers and --via-pgbouncer run phases 1 and 2 only');
+  const deployment = {
+    web: processes ? numberFlag('--web', v.web, 1, (x) => whole(x) && x >= 1 && x <= 16, 'a whole number from 1 to 16') : undefined,
+    workers: numberFlag('--workers', v.workers, 1, (x) => whole(x) && x >= 1 && x <= 16, 'a whole number from 1 to 16'),
+    viaPgBouncer: v['via-pgbouncer'] ?? false,
+  };
+  if (deployment.viaPgBouncer && !pgbouncerBinary()) throw new UsageError('--via-pgbouncer needs pgbouncer (apt-get install pgbouncer), which is not installed');
+  if (compare && (v['count-queries'] || v['cpu-prof'] !== undefined)) throw new UsageError('--count-queries and --cpu-prof are diagnoses of one run: use them with --web and --workers, not --compare');
+  const orders = numberFlag('--orders', v.orders, compare ? COMPARE_DEFAULT_ORDERS : 2_000, (x) => whole(x) && x >= 2 && x <= 1_000_000, 'a whole number from 2 to 1000000');
   return {
     phases,
     orders,
@@ -139,6 +182,9 @@ function parseOptions(argv: string[]): BenchOptions | 'help' {
     countQueries: v['count-queries'] ?? false,
     webhooksAlone: v['webhooks-alone'] ?? false,
     profileDir: v['cpu-prof'] === undefined ? undefined : path.resolve(v['cpu-prof']),
+    deployment,
+    compare,
+    rounds: numberFlag('--rounds', v.rounds, 3, (x) => whole(x) && x >= 1 && x <= 20, 'a whole number from 1 to 20'),
   };
 }
 
@@ -160,6 +206,13 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (++signals > 1) {
       running?.worker.kill();
+      for (const pid of running?.webPids ?? []) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
       process.exit(130);
     }
     note(`${signal}: stopping (again to quit at once)`);
@@ -182,31 +235,62 @@ async function runBenchmark(options: BenchOptions): Promise<number> {
   if (options.countQueries) enableQueryTally((await import('./orders/query-counter.ts')).queryCounts);
   note('opening the database server');
   const database = await openDatabase(config, log);
-  let report: Report;
+  const external = Boolean(config.databaseUrl);
+  const runOnce = (runOptions: BenchOptions) => runStack(runOptions, database.adminUrl, external, log);
   try {
-    const stack = await startStack(database.adminUrl, options, log);
-    running = stack;
-    const profiler: Profiler | undefined = options.profileDir ? await startProfiler(options.profileDir, 'bench-orders-web') : undefined;
-    try {
-      report = await runPhases(stack, options, database.adminUrl, Boolean(config.databaseUrl));
-    } finally {
-      if (profiler) note(`web-side CPU profile: ${await profiler.stop()}`);
-      note('stopping the worker, the app, the sandboxes and the pools');
-      await stack.close();
-      running = undefined;
+    if (options.compare) {
+      const loadAtStart = os.loadavg()[0]!;
+      const { runs, failures } = await compareDeployments(options, runOnce, stopping.signal);
+      const { rows } = await withClient(database.adminUrl, (client) => client.query<{ server_version: string }>('show server_version'));
+      const pressure = cpuPressure();
+      const header = `PostgreSQL ${rows[0]!.server_version} at ${describeTarget(database.adminUrl)}${external ? '' : ' (embedded)'}, ${os.availableParallelism()} cores, Node ${process.version}; ` +
+        `${options.rounds} round${options.rounds === 1 ? '' : 's'}, each deployment alternated with the 1/1 direct baseline, every run on a fresh database: warm-up ${int(options.warmUp)} orders then ANALYZE, ` +
+        `then phase 2 alone with ${int(options.orders)} orders and ${options.inFlight} payments in flight; gateway sandbox: ${options.webhookConcurrency} webhook deliveries in flight; ` +
+        `web processes: node src/server.ts (DEV_SANDBOXES=off, START_WORKER=false), checkouts over HTTP round-robin, webhooks round-robin from the gateway sandbox; ` +
+        `PgBouncer: transaction mode, ${PGBOUNCER_POOL_SIZE} server connections. Machine load (1-minute average) ${loadAtStart.toFixed(2)} at the start, ${os.loadavg()[0]!.toFixed(2)} at the end` +
+        `${pressure ? `; CPU pressure (some, avg300) ${pressure} %` : ''}.${stopping.signal.aborted ? ' Stopped by a signal before the end: the figures cover what ran.' : ''}`;
+      process.stdout.write(comparisonLines(runs, failures, options, header).join('\n'));
+      return runs.length > 0 && failures.length === 0 && runs.every((run) => run.ok) && !stopping.signal.aborted ? 0 : 1;
     }
-    if (stack.workerQueryCountsFile) {
-      report.workerQueries = JSON.parse(await readFile(stack.workerQueryCountsFile, 'utf8').catch(() => '{}')) as Record<string, number>;
-      await rm(stack.workerQueryCountsFile, { force: true });
-    }
+    const report = await runOnce(options);
+    printReport(report);
+    const verified = [report.warmUp, report.fixed, report.afap, report.webhooks, report.delivery].every((phase) => phase?.verification.ok ?? true);
+    // Phase 5 fails the run for an order at the supplier twice; supplier_failed orders (possible at 20% 5xx) are reported, not fatal.
+    const backlogOk = !report.backlog || report.backlog.duplicated === 0;
+    return verified && backlogOk && !stopping.signal.aborted ? 0 : 1;
   } finally {
     await database.close();
   }
-  printReport(report);
-  const verified = [report.warmUp, report.fixed, report.afap, report.webhooks, report.delivery].every((phase) => phase?.verification.ok ?? true);
-  // Phase 5 fails the run for an order at the supplier twice; supplier_failed orders (possible at 20% 5xx) are reported, not fatal.
-  const backlogOk = !report.backlog || report.backlog.duplicated === 0;
-  return verified && backlogOk && !stopping.signal.aborted ? 0 : 1;
+}
+
+/** One run: the stack started on a fresh bench database, the phases, the stack closed; the report. */
+async function runStack(options: BenchOptions, adminUrl: string, external: boolean, log: Logger): Promise<Report> {
+  const stack = await startStack(adminUrl, options, log);
+  running = stack;
+  let report: Report;
+  const profiler: Profiler | undefined = options.profileDir ? await startProfiler(options.profileDir, 'bench-orders-web') : undefined;
+  try {
+    report = await runPhases(stack, options, adminUrl, external);
+  } finally {
+    if (profiler) note(`${options.deployment.web === undefined ? 'web-side' : 'bench main thread'} CPU profile: ${await profiler.stop()}`);
+    note(`stopping the worker${options.deployment.workers > 1 ? 's' : ''}, the ${options.deployment.web === undefined ? 'app' : 'web processes'}, the sandboxes and the pools`);
+    await stack.close();
+    running = undefined;
+  }
+  if (stack.workerQueryCountsFiles.length > 0) report.workerQueries = await readCounts(stack.workerQueryCountsFiles);
+  if (stack.webQueryCountsFiles.length > 0) report.webProcessQueries = await readCounts(stack.webQueryCountsFiles);
+  return report;
+}
+
+/** The statement counts the processes wrote when they exited, summed (and the files removed). */
+async function readCounts(files: readonly string[]): Promise<Record<string, number>> {
+  const total: Record<string, number> = {};
+  for (const file of files) {
+    const counts = JSON.parse(await readFile(file, 'utf8').catch(() => '{}')) as Record<string, number>;
+    for (const [text, n] of Object.entries(counts)) total[text] = (total[text] ?? 0) + n;
+    await rm(file, { force: true });
+  }
+  return total;
 }
 
 async function runPhases(stack: Stack, options: BenchOptions, adminUrl: string, external: boolean): Promise<Report> {
@@ -221,11 +305,12 @@ async function runPhases(stack: Stack, options: BenchOptions, adminUrl: string, 
       (options.phases.has(1) || options.phases.has(2) ? `${int(options.orders)} orders (${int(fixedCount)} at ${options.rate}/s, ${int(options.orders - fixedCount)} as fast as possible with ${options.inFlight} payments in flight); ` : '') +
       (options.phases.has(6) ? `to delivery: ${int(options.delivered)} orders with ${options.inFlight} payments in flight, supplier sandbox delays 0, every ${DELIVERY_SPLIT_EVERY}th order in two packages; ` : '') +
       (warmsUp ? `warm-up: ${int(options.warmUp)} orders, then ANALYZE; ` : options.warmUp === 0 ? 'no warm-up (--warm-up 0: the statistics of a new database); ' : '') +
-      `gateway sandbox: ${options.webhookConcurrency} webhook deliveries in flight; worker: node src/worker.ts as shipped; ` +
+      `gateway sandbox: ${options.webhookConcurrency} webhook deliveries in flight; ${deploymentSentence(options)}; ` +
       `${options.phases.has(5) ? `supplier backlog: ${int(options.backlog)} paid orders; ` : ''}` +
       `${options.phases.has(5) || options.phases.has(6) ? `supplier sandbox in the helper thread, ${options.phases.has(6) ? options.webhookConcurrency : 1} webhook deliveries in flight; ` : ''}logs at ${options.logLevel} in ${options.logFile}${options.countQueries ? '; statements counted (--count-queries: a little slower)' : ''}.`,
   };
-  note(`app at ${stack.appUrl}, gateway sandbox at ${stack.helper.gatewayUrl}, mailbox at ${stack.helper.mailUrl}, worker pid ${stack.worker.pid}; logs in ${options.logFile}`);
+  note(`${stack.webUrls.length === 1 ? `app at ${stack.appUrl}` : `web processes at ${stack.webUrls.join(', ')}`}, gateway sandbox at ${stack.helper.gatewayUrl}, mailbox at ${stack.helper.mailUrl}, ` +
+    `worker pid${stack.worker.pids.length > 1 ? 's' : ''} ${stack.worker.pids.join(', ')}; logs in ${options.logFile}`);
   if (warmsUp && !stopping.signal.aborted) {
     report.warmUp = await warmUpPhase(stack, options, options.warmUp, stopping.signal);
     if (report.warmUp) note(verificationLine(report.warmUp.verification));
@@ -251,6 +336,15 @@ async function runPhases(stack: Stack, options: BenchOptions, adminUrl: string, 
   report.notes.push(`Machine load (1-minute load average, ${os.availableParallelism()} cores): ${loadAtStart.toFixed(2)} at the start, ${os.loadavg()[0]!.toFixed(2)} at the end` +
     `${pressure ? `; CPU pressure (some, avg300) ${pressure} %` : ''}. Everything here shares the cores: Postgres, this process (app, sandboxes, load), the worker, and whatever else runs.`);
   return report;
+}
+
+function deploymentSentence(options: BenchOptions): string {
+  const { web, workers, viaPgBouncer } = options.deployment;
+  const workerText = `${workers === 1 ? 'worker: node src/worker.ts' : `${workers} workers: node src/worker.ts`} as shipped`;
+  if (web === undefined) return `web side: the app in this process (build(), checkouts by createCheckout); ${workerText}`;
+  return `web side: ${web} process${web === 1 ? '' : 'es'} (node src/server.ts, DEV_SANDBOXES=off, START_WORKER=false; checkouts over HTTP` +
+    `${web > 1 ? ' round-robin, webhooks round-robin from the gateway sandbox' : ''}); ${workerText}` +
+    `${viaPgBouncer ? `; both through PgBouncer (transaction mode, ${PGBOUNCER_POOL_SIZE} server connections, DATABASE_POOLING=transaction)` : ''}`;
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -40,3 +40,14 @@ t.test('with a user and data present it loads nothing and prints no hint', async
   const { rows } = await pool.query('select count(*)::int as sales from sales');
   t.equal(rows[0].sales, 0, 'a database with data gets no demo');
 });
+
+t.test('START_WORKER=false: the service spawns no job worker, and says how to run one', async (t) => {
+  const { url } = await freshDatabase(t);
+  const result = await startAndStop({ DATABASE_URL: url, DEMO_SALES: '0', DEV_SANDBOXES: 'off', START_WORKER: 'false' }, async () => {
+    // Long enough for a spawned worker to announce itself (it shares this stdout), as the default start's does.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+  });
+  t.equal(result.code, 0, 'exits cleanly');
+  t.match(result.stdout, /worker: +none started \(START_WORKER=false: run npm run worker/);
+  t.notMatch(result.stdout, /worker is running/, 'no worker announced itself');
+});

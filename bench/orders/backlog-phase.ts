@@ -69,12 +69,15 @@ export interface BacklogPhaseOutput {
 export async function backlogPhase(stack: Stack, options: BenchOptions, signal: AbortSignal): Promise<BacklogPhaseOutput> {
   const label = '(5) supplier backlog';
   if (!stack.supplier) throw new Error('phase 5 needs the supplier sandbox (started with the stack when --phases has 5 or 6)');
+  // Its jobs are sent with the in-process web side's pg-boss (parseOptions refuses phase 5 with --web N).
+  if (!stack.boss) throw new Error('phase 5 needs the in-process web side (not --web N)');
+  const boss = stack.boss;
   const sandbox = supplierSandboxClient(stack.supplier.url);
   const n = options.backlog;
   note(`${label}: pausing the worker (SIGSTOP), inserting ${int(n)} paid orders with their supplier__submit_order jobs`);
   stack.worker.pause();
   const insertStart = performance.now();
-  const backlog = await createBacklog(stack.pool, stack.boss, stack.catalogue, n, stack.config.orders.currency);
+  const backlog = await createBacklog(stack.pool, boss, stack.catalogue, n, stack.config.orders.currency);
   const insertMs = performance.now() - insertStart;
   const { rows: jobShape } = await stack.pool.query<{ retry_limit: number; dead_letter: string | null; policy: string | null; singleton: string; n: string }>(`/* bench */
     select retry_limit, dead_letter, policy, count(singleton_key) as singleton, count(*) as n from pgboss.job

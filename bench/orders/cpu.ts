@@ -35,10 +35,11 @@ export interface CpuUsage {
 }
 
 export const COMPONENTS = {
-  web: 'web side (bench main thread: app, checkout, pools)',
+  web: 'bench main thread (the web side: app, checkout, pools; with --web N only the shoppers\' HTTP client)',
+  webProcesses: 'web processes (with --web N: node src/server.ts)',
   helper: 'sandboxes and load (bench helper thread)',
   benchOther: 'bench process, other threads (GC, libuv)',
-  worker: 'worker process',
+  worker: 'worker processes',
   postgres: 'Postgres (the bench database\'s backends and the server\'s background processes)',
 } as const;
 
@@ -68,9 +69,10 @@ export function postgresScope(backendPid: number, database: string): PostgresSco
   return parent && (read(`/proc/${parent}/cmdline`) ?? '').includes('postgres') ? { postmasterPid: Number(parent), database } : undefined;
 }
 
-export function cpuSnapshot(workerPid: number | undefined, postgres: PostgresScope | undefined): CpuSnapshot | undefined {
+/** `pids`: the worker processes and the web processes (none when the web side is this process). */
+export function cpuSnapshot(pids: { workers: readonly number[]; web: readonly number[] }, postgres: PostgresScope | undefined): CpuSnapshot | undefined {
   if (os.platform() !== 'linux') return undefined;
-  const processes: CpuSnapshot['processes'] = { web: {}, helper: {}, benchOther: {}, worker: {}, postgres: {} };
+  const processes: CpuSnapshot['processes'] = { web: {}, webProcesses: {}, helper: {}, benchOther: {}, worker: {}, postgres: {} };
   for (const tid of readdirSync('/proc/self/task')) {
     const line = read(`/proc/self/task/${tid}/stat`);
     if (!line) continue;
@@ -78,8 +80,12 @@ export function cpuSnapshot(workerPid: number | undefined, postgres: PostgresSco
     const key = Number(tid) === process.pid ? 'web' : comm === HELPER_THREAD_NAME ? 'helper' : 'benchOther';
     processes[key]![Number(tid)] = cpu;
   }
-  const worker = workerPid ? read(`/proc/${workerPid}/stat`) : undefined;
-  if (worker) processes.worker![workerPid!] = ticks(worker).cpu;
+  for (const [key, list] of [['worker', pids.workers], ['webProcesses', pids.web]] as const) {
+    for (const pid of list) {
+      const line = read(`/proc/${pid}/stat`);
+      if (line) processes[key]![pid] = ticks(line).cpu;
+    }
+  }
   if (postgres) {
     for (const pid of readdirSync('/proc')) {
       if (!/^\d+$/.test(pid)) continue;

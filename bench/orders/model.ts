@@ -38,6 +38,26 @@ export const MAX_OPEN_ORDERS = 500;
 
 export class UsageError extends Error {}
 
+/** With --via-pgbouncer: PgBouncer's server connections to the bench database (transaction mode; a few per core, as one would size it). */
+export const PGBOUNCER_POOL_SIZE = 20;
+
+/**
+ * Where the web side and the jobs run. `web` undefined: the app in the
+ * benchmark's process and one worker process (the shape before --web). With
+ * a number: that many `node src/server.ts` processes and `workers` worker
+ * processes, directly on Postgres or through a PgBouncer in transaction mode.
+ */
+export interface Deployment {
+  web: number | undefined;
+  workers: number;
+  viaPgBouncer: boolean;
+}
+
+/** "2/4", "2/2 via PgBouncer", "in-process/1". */
+export function deploymentLabel(deployment: Deployment): string {
+  return `${deployment.web ?? 'in-process'}/${deployment.workers}${deployment.viaPgBouncer ? ' via PgBouncer' : ''}`;
+}
+
 export interface BenchOptions {
   /** Which of phases 1, 2, 4, 5 and 6 run (3, the queue depth, is sampled during 1, 2, 4 and 6). */
   phases: Set<number>;
@@ -65,8 +85,13 @@ export interface BenchOptions {
   webhooksAlone: boolean;
   /** Count the statements of the web side (per phase) and of the worker (whole run), by text. */
   countQueries: boolean;
-  /** CPU profiles of the web side (this process's main thread) and of the worker go into this directory. */
+  /** CPU profiles of the web side (this process's main thread, or the web processes) and of the workers go into this directory. */
   profileDir: string | undefined;
+  /** --web, --workers, --via-pgbouncer. */
+  deployment: Deployment;
+  /** --compare: each of these run alternately with the 1/1 direct baseline, --rounds times. */
+  compare: Deployment[] | undefined;
+  rounds: number;
 }
 
 /** One order's milestones, ms since the epoch (null: not reached). */

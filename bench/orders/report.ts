@@ -20,8 +20,10 @@ export interface Report {
   webhooks?: WebhookPhaseOutput;
   backlog?: BacklogPhaseOutput;
   delivery?: DeliveryPhaseOutput;
-  /** With --count-queries: the worker's statements over the whole run. */
+  /** With --count-queries: the workers' statements over the whole run (summed over --workers M). */
   workerQueries?: Record<string, number>;
+  /** With --count-queries and --web N: the web processes' statements over the whole run (summed). */
+  webProcessQueries?: Record<string, number>;
 }
 
 const check = (ok: boolean) => (ok ? '✓' : '✗');
@@ -55,7 +57,7 @@ export function printReport(report: Report): void {
     lines.push('', 'Where the time goes (p50 / p99 ms; each stage ends at a transaction start or at the mailbox, so a stage holds the wait for its job plus the previous job\'s remaining work):', '');
     lines.push(`| stage | ${workflow.map((p) => p.result.title).join(' | ')} |`, `|---|${workflow.map(() => '---:').join('|')}|`);
     workflow[0]!.result.stages.forEach((stage, i) => lines.push(`| ${stage.label} | ${workflow.map((p) => pair(p.result.stages[i]!.distribution)).join(' | ')} |`));
-    lines.push(`| checkout (createCheckout: order, gateway session) | ${workflow.map((p) => `${pair(p.result.checkout.latency)} (${perSecond(p.result.checkout.perSecond)}/s)`).join(' | ')} |`);
+    lines.push(`| checkout (in process: createCheckout, the order and its gateway session; with --web N: POST /shop/checkout to its 303, client side) | ${workflow.map((p) => `${pair(p.result.checkout.latency)} (${perSecond(p.result.checkout.perSecond)}/s)`).join(' | ')} |`);
     lines.push('', 'Gateway sandbox deliveries:');
     for (const phase of workflow) {
       const g = phase.gateway;
@@ -92,7 +94,7 @@ export function printReport(report: Report): void {
     lines.push('```');
   }
 
-  if (report.workerQueries || workflow.some((phase) => phase.webQueries) || delivery?.webQueries) lines.push('', ...queryTable(report));
+  if (report.workerQueries || report.webProcessQueries || workflow.some((phase) => phase.webQueries) || delivery?.webQueries) lines.push('', ...queryTable(report));
 
   const verifications = [...workflow.map((phase) => phase.verification), ...(webhooks ? [webhooks.verification] : []), ...(delivery ? [delivery.verification] : [])];
   if (backlog) verifications.push(backlogVerification(backlog));
@@ -175,6 +177,9 @@ function queryTable(report: Report): string[] {
   };
   for (const phase of workflow) if (phase.webQueries) table(`Web side, ${phase.result.title}`, phase.webQueries, phase.result.orders, 'order');
   if (report.delivery?.webQueries) table(`Web side, ${report.delivery.result.title}`, report.delivery.webQueries, report.delivery.result.orders, 'order');
+  if (report.webProcessQueries && orders > 0) {
+    table(`Web processes, whole run ÷ ${orders.toLocaleString('en')} orders${warmUpOrders ? ` (the warm-up's ${warmUpOrders.toLocaleString('en')} included)` : ''}`, report.webProcessQueries, orders, 'order');
+  }
   if (report.workerQueries && orders > 0) {
     const extra = (warmUpOrders ? ` (the warm-up's ${warmUpOrders.toLocaleString('en')} included)` : '') + (report.webhooks ? ` (phase 4 included: its ${report.webhooks.result.requests.toLocaleString('en')} events are counted too)` : '');
     table(`Worker, whole run ÷ ${orders.toLocaleString('en')} orders${extra}`, report.workerQueries, orders, 'order');

@@ -2,7 +2,8 @@
  * Shoppers: what they order, and the checkout as the shop's route runs it
  * (createCheckout, the service behind POST /shop/checkout, called in the
  * app's process with the app's pool and gateway client; the route's form
- * parsing, CSRF check and redirect are left out).
+ * parsing, CSRF check and redirect are left out). With --web N the checkout
+ * is the route itself, over HTTP (http-shop.ts).
  */
 import { createCheckout, type CheckoutDeps } from '../../src/orders/checkout.service.ts';
 import type { CheckoutRequest } from '../../src/orders/checkout-request.ts';
@@ -53,15 +54,20 @@ export async function placeOrder(deps: CheckoutDeps, request: CheckoutRequest): 
   return { orderId: result.orderId, number: result.number, sessionId, checkoutMs: performance.now() - started };
 }
 
+/** The in-process checkout, as a Checkout. */
+export function inProcessCheckout(deps: CheckoutDeps): (request: CheckoutRequest) => Promise<PlacedOrder> {
+  return (request) => placeOrder(deps, request);
+}
+
 /** Checkouts n = first … first + count − 1, `concurrency` at a time, in order of n. */
-export async function placeOrders(deps: CheckoutDeps, catalogue: Catalogue, first: number, count: number, concurrency: number,
+export async function placeOrders(checkout: (request: CheckoutRequest) => Promise<PlacedOrder>, catalogue: Catalogue, first: number, count: number, concurrency: number,
   signal: AbortSignal, onProgress: (done: number) => void): Promise<PlacedOrder[]> {
   const placed: PlacedOrder[] = new Array(count);
   let next = 0;
   let done = 0;
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, async () => {
     for (let i = next++; i < count && !signal.aborted; i = next++) {
-      placed[i] = await placeOrder(deps, shopperRequest(catalogue, first + i));
+      placed[i] = await checkout(shopperRequest(catalogue, first + i));
       onProgress(++done);
     }
   }));

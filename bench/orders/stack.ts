@@ -22,36 +22,50 @@ import { allQueues } from '../../src/jobs/all-queues.ts';
 import { createBoss } from '../../src/jobs/boss.ts';
 import { createQueues } from '../../src/jobs/create-queues.ts';
 import type { Logger } from '../../src/logger.ts';
-import type { CheckoutDeps } from '../../src/orders/checkout.service.ts';
 import { createStripeClient } from '../../src/orders/stripe-client.ts';
 import { gatewaySandboxClient } from '../../src/sandboxes/gateway/gateway-sandbox.client.ts';
 import { supplierSandboxClient } from '../../src/sandboxes/supplier/supplier-sandbox.client.ts';
 import { cpuSnapshot, postgresScope, type CpuSnapshot } from './cpu.ts';
 import { claimBenchDatabase, loadCatalogue, recreateDatabase, type Catalogue } from './database.ts';
 import { startHelper, type Helper } from './helper.ts';
-import { DATABASE_NAME, SUPPLIER_PARKED_DELAY_MS, type BenchOptions } from './model.ts';
+import { httpShop, type Checkout } from './http-shop.ts';
+import { DATABASE_NAME, PGBOUNCER_POOL_SIZE, SUPPLIER_PARKED_DELAY_MS, type BenchOptions } from './model.ts';
 import { note } from './progress.ts';
-import { spawnWorker, type WorkerProcess } from './worker-process.ts';
+import { inProcessCheckout } from './shoppers.ts';
+import { spawnWebProcess, type WebProcess } from './web-processes.ts';
+import { spawnWorkers, type WorkerGroup } from './worker-group.ts';
+// The tests' PgBouncer launcher (as bench:pages --via-pgbouncer uses it).
+import { launchPgBouncer } from '../../test/helpers/pgbouncer.ts';
 
 export interface Stack {
   config: Config;
   url: string;
   pool: pg.Pool;
   db: Db;
-  app: FastifyInstance;
+  /** The in-process app and its pg-boss; undefined with --web N (the web processes have their own). */
+  app: FastifyInstance | undefined;
+  boss: PgBoss | undefined;
+  /** The first web side's base URL (the only one without --web). */
   appUrl: string;
-  boss: PgBoss;
+  /** Every web process's base URL (shoppers and webhooks are spread over them). */
+  webUrls: string[];
+  /** The web processes' pids (none when the web side is this process). */
+  webPids: number[];
+  /** One shopper's checkout: in process (createCheckout), or with --web N over HTTP round-robin. */
+  checkout: Checkout;
   helper: Helper;
   /** With phase 5 or 6: the supplier sandbox (in the helper thread) and what the worker was given for it. */
   supplier: SupplierSide | undefined;
-  worker: WorkerProcess;
+  /** The --workers M worker processes, held as one. */
+  worker: WorkerGroup;
   catalogue: Catalogue;
-  checkoutDeps: CheckoutDeps;
-  /** With --count-queries: the worker's statement counts, once it has stopped. */
-  workerQueryCountsFile: string | undefined;
-  /** CPU time so far of the web side, the helper thread, the worker and the bench database's Postgres processes. */
+  /** With --count-queries: each worker's statement counts, once it has stopped. */
+  workerQueryCountsFiles: readonly string[];
+  /** With --count-queries and --web N: each web process's, once it has stopped. */
+  webQueryCountsFiles: readonly string[];
+  /** CPU time so far of the web side, the helper thread, the workers and the bench database's Postgres processes. */
   cpu(): CpuSnapshot | undefined;
-  /** reply.elapsedTime of every POST /webhooks/stripe since the last take(). */
+  /** reply.elapsedTime of every POST /webhooks/stripe since the last take() (in-process web side only; none with --web N). */
   webhookTimes: { take(): number[] };
   /** The same for POST /webhooks/supplier. */
   supplierWebhookTimes: { take(): number[] };
@@ -97,7 +111,10 @@ async function start(adminUrl: string, options: BenchOptions, benchLog: Logger, 
   // The web side logs as the service does (pino, synchronous writes), to the log file instead of stderr.
   const appLog = pino({ name: 'tanktop-web', level: options.logLevel }, pino.destination({ dest: options.logFile, sync: true, append: true }));
 
-  const pool = createPool(url, appLog);
+  // With --web N the app has its own pools in its processes: this one is the benchmark's bookkeeping (checks,
+  // completion polls, the HTTP shoppers' order look-ups, 8 at once), kept small, as 2 web and 4 worker processes
+  // already hold 88 connections (10 + 2 each web, 10 + 6 each worker) of a default max_connections of 100.
+  const pool = createPool(url, appLog, options.deployment.web === undefined ? {} : { max: 4 });
   const db = createDb(pool);
   closers.push({ what: 'the pool', close: async () => { await db.destroy(); if (!pool.ended) await pool.end(); } });
   note('loading the catalogue (agents, products, customers)');
@@ -125,35 +142,67 @@ async function start(adminUrl: string, options: BenchOptions, benchLog: Logger, 
     ? { url: helper.supplierUrl, apiToken: supplierSettings.apiToken, webhookSecret: supplierSettings.webhookSecret }
     : undefined;
 
+  const sessionSecret = randomBytes(32).toString('base64url');
   const config = loadConfig({
     DATABASE_URL: url, STRIPE_API_BASE: helper.gatewayUrl, SMTP_URL: helper.smtpUrl, STRIPE_WEBHOOK_SECRET: webhookSecret,
-    PUBLIC_URL: 'http://shop.bench.test', LOG_LEVEL: options.logLevel, SESSION_SECRET: randomBytes(32).toString('base64url'),
+    PUBLIC_URL: 'http://shop.bench.test', LOG_LEVEL: options.logLevel, SESSION_SECRET: sessionSecret,
     ...(supplier ? { SUPPLIER_API_URL: `${supplier.url}/v1`, SUPPLIER_API_TOKEN: supplier.apiToken, SUPPLIER_WEBHOOK_SECRET: supplier.webhookSecret } : {}),
   });
 
-  // As src/server.ts: the web process only enqueues (a received webhook's job); the worker works the queues.
-  const boss = createBoss(url, appLog, { instanceName: 'web', max: 2 });
-  await boss.start();
-  closers.push({ what: 'the web pg-boss', close: () => boss.stop({ graceful: false, close: true }) });
-  await createQueues(boss, allQueues);
+  const { deployment } = options;
+  // The services' way to the database: directly, or through a PgBouncer of the run's own in transaction mode.
+  // The benchmark's own pool (bookkeeping, checks) always goes directly.
+  let serviceUrl = url;
+  if (deployment.viaPgBouncer) {
+    note(`starting PgBouncer (transaction mode, ${PGBOUNCER_POOL_SIZE} server connections to ${DATABASE_NAME})`);
+    const bouncer = await launchPgBouncer({ serverUrl: adminUrl, poolMode: 'transaction', poolSize: PGBOUNCER_POOL_SIZE });
+    closers.push({ what: 'PgBouncer', close: () => bouncer.stop() });
+    serviceUrl = bouncer.url(DATABASE_NAME);
+  }
+  const pooling = deployment.viaPgBouncer ? 'transaction' as const : 'session' as const;
 
-  const stripe = createStripeClient(config.stripe);
-  const app = await build(config, { pool, db, log: appLog, boss, stripe });
   const stripeTimes = serverTimes();
   const supplierTimes = serverTimes();
-  app.addHook('onResponse', async (request, reply) => {
-    if (request.routeOptions.url === '/webhooks/stripe') stripeTimes.push(reply.elapsedTime);
-    else if (request.routeOptions.url === '/webhooks/supplier') supplierTimes.push(reply.elapsedTime);
-  });
-  const appUrl = await app.listen({ host: '127.0.0.1', port: 0 });
-  closers.push({ what: 'the app', close: () => app.close() });
-  await gatewaySandboxClient(helper.gatewayUrl).configure({ webhookUrl: `${appUrl}/webhooks/stripe` });
-  if (supplier) await supplierSandboxClient(supplier.url).configure({ webhookUrl: `${appUrl}/webhooks/supplier` });
+  let web: Pick<Stack, 'app' | 'boss' | 'appUrl' | 'webUrls' | 'webPids' | 'checkout'>;
+  if (deployment.web === undefined) {
+    // As src/server.ts: the web process only enqueues (a received webhook's job); the worker works the queues.
+    const boss = createBoss(url, appLog, { instanceName: 'web', max: 2 });
+    await boss.start();
+    closers.push({ what: 'the web pg-boss', close: () => boss.stop({ graceful: false, close: true }) });
+    await createQueues(boss, allQueues);
 
-  const queryCountsFile = options.countQueries ? path.join(os.tmpdir(), `tanktop-bench-orders-worker-queries-${process.pid}.json`) : undefined;
-  note(`starting the worker process (node src/worker.ts${options.profileDir ? `, --cpu-prof into ${options.profileDir}` : ''})`);
-  const worker = await spawnWorker({
-    databaseUrl: url, stripeApiBase: helper.gatewayUrl, smtpUrl: helper.smtpUrl, webhookSecret, logLevel: options.logLevel, queryCountsFile,
+    const stripe = createStripeClient(config.stripe);
+    const app = await build(config, { pool, db, log: appLog, boss, stripe });
+    app.addHook('onResponse', async (request, reply) => {
+      if (request.routeOptions.url === '/webhooks/stripe') stripeTimes.push(reply.elapsedTime);
+      else if (request.routeOptions.url === '/webhooks/supplier') supplierTimes.push(reply.elapsedTime);
+    });
+    const appUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+    closers.push({ what: 'the app', close: () => app.close() });
+    web = { app, boss, appUrl, webUrls: [appUrl], webPids: [], checkout: inProcessCheckout({ db, stripe, config, log: appLog }) };
+  } else {
+    const processes: WebProcess[] = [];
+    closers.push({ what: 'the web processes', close: async () => note(`web processes stopped: ${(await Promise.all(processes.map((p) => p.stop()))).join(', ')}`) });
+    // At once: each migrates (and re-applies sql/) at start, under migrate's advisory lock, one after the other.
+    note(`starting ${deployment.web} web process${deployment.web === 1 ? '' : 'es'} (node src/server.ts, DEV_SANDBOXES=off, START_WORKER=false${deployment.viaPgBouncer ? ', through PgBouncer' : ''})`);
+    const started = await Promise.allSettled(Array.from({ length: deployment.web }, (_, i) => spawnWebProcess(
+      { databaseUrl: serviceUrl, pooling, stripeApiBase: helper.gatewayUrl, smtpUrl: helper.smtpUrl, webhookSecret, sessionSecret, logLevel: options.logLevel },
+      { logFd, profileDir: options.profileDir, queryCountsFile: options.countQueries ? queryCountsFile(`web-${i + 1}`) : undefined },
+    )));
+    for (const result of started) if (result.status === 'fulfilled') processes.push(result.value);
+    const failed = started.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    const webUrls = processes.map((p) => p.url);
+    web = { app: undefined, boss: undefined, appUrl: webUrls[0]!, webUrls, webPids: processes.map((p) => p.pid), checkout: await httpShop(webUrls, pool) };
+  }
+  // Several web processes: the gateway sandbox sends each delivery attempt to the next, as a load balancer would.
+  await gatewaySandboxClient(helper.gatewayUrl).configure({ webhookUrl: web.webUrls.length === 1 ? `${web.appUrl}/webhooks/stripe` : web.webUrls.map((base) => `${base}/webhooks/stripe`) });
+  if (supplier) await supplierSandboxClient(supplier.url).configure({ webhookUrl: `${web.appUrl}/webhooks/supplier` });
+
+  const workerCounts = options.countQueries ? queryCountsFile('worker') : undefined;
+  note(`starting ${deployment.workers === 1 ? 'the worker process' : `${deployment.workers} worker processes`} (node src/worker.ts${options.profileDir ? `, --cpu-prof into ${options.profileDir}` : ''})`);
+  const worker = await spawnWorkers(deployment.workers, {
+    databaseUrl: serviceUrl, pooling, stripeApiBase: helper.gatewayUrl, smtpUrl: helper.smtpUrl, webhookSecret, logLevel: options.logLevel, queryCountsFile: workerCounts,
     supplier: supplier ? { apiUrl: `${supplier.url}/v1`, apiToken: supplier.apiToken, webhookSecret: supplier.webhookSecret } : undefined,
   }, logFd, options.profileDir);
   closers.push({
@@ -164,13 +213,19 @@ async function start(adminUrl: string, options: BenchOptions, benchLog: Logger, 
   const { rows: [backend] } = await pool.query<{ pid: number }>('select pg_backend_pid() as pid');
   const postgres = postgresScope(backend!.pid, DATABASE_NAME);
   return {
-    config, url, pool, db, app, appUrl, boss, helper, supplier, worker, catalogue, workerQueryCountsFile: queryCountsFile,
-    cpu: () => cpuSnapshot(worker.pid, postgres),
-    checkoutDeps: { db, stripe, config, log: appLog },
+    config, url, pool, db, ...web, helper, supplier, worker, catalogue,
+    workerQueryCountsFiles: worker.queryCountsFiles,
+    webQueryCountsFiles: options.countQueries && deployment.web !== undefined ? Array.from({ length: deployment.web }, (_, i) => queryCountsFile(`web-${i + 1}`)) : [],
+    cpu: () => cpuSnapshot({ workers: worker.pids, web: web.webPids }, postgres),
     webhookTimes: stripeTimes,
     supplierWebhookTimes: supplierTimes,
     close: closeAll,
   };
+}
+
+/** With --count-queries: where a process of the run writes its statement counts when it exits. */
+function queryCountsFile(name: string): string {
+  return path.join(os.tmpdir(), `tanktop-bench-orders-${name}-queries-${process.pid}.json`);
 }
 
 /** Server times of one route, taken (and forgotten) by each phase. */

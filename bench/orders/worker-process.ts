@@ -16,6 +16,8 @@ const STOP_TIMEOUT_MS = 40_000;
 
 export interface WorkerEnv {
   databaseUrl: string;
+  /** DATABASE_POOLING: transaction behind PgBouncer (--via-pgbouncer); session otherwise. */
+  pooling?: 'session' | 'transaction';
   stripeApiBase: string;
   smtpUrl: string;
   webhookSecret: string;
@@ -47,7 +49,7 @@ export async function spawnWorker(env: WorkerEnv, logFd: number, profileDir?: st
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, WORKER], {
     env: {
       PATH: process.env.PATH, HOME: process.env.HOME,
-      DATABASE_URL: env.databaseUrl, STRIPE_API_BASE: env.stripeApiBase, SMTP_URL: env.smtpUrl,
+      DATABASE_URL: env.databaseUrl, DATABASE_POOLING: env.pooling ?? 'session', STRIPE_API_BASE: env.stripeApiBase, SMTP_URL: env.smtpUrl,
       STRIPE_WEBHOOK_SECRET: env.webhookSecret, PUBLIC_URL: 'http://shop.bench.test', LOG_LEVEL: env.logLevel,
       // The worker's niceness as configured where the benchmark runs (the worker's default otherwise).
       ...(process.env.WORKER_NICE ? { WORKER_NICE: process.env.WORKER_NICE } : {}),

@@ -14,7 +14,7 @@ import { CHECKOUT_CONCURRENCY, MAX_OPEN_ORDERS, SAMPLED_QUEUES, type BenchOption
 import { waitForEmails, type CompletionOutcome } from './completion.ts';
 import { int, note } from './progress.ts';
 import { sampleQueueDepth, type DepthSampler } from './queue-depth.ts';
-import { placeOrder, placeOrders, shopperRequest, type PlacedOrder } from './shoppers.ts';
+import { placeOrders, shopperRequest, type PlacedOrder } from './shoppers.ts';
 import type { Stack } from './stack.ts';
 import { distribution, spans, throughput } from './stats.ts';
 import { orderTimelines, type PaidOrder } from './timings.ts';
@@ -58,7 +58,7 @@ export async function fixedRatePhase(stack: Stack, options: BenchOptions, count:
     if (due > performance.now()) await sleep(due - performance.now(), undefined, { signal }).catch(() => {});
     while (open.size >= MAX_OPEN_ORDERS) await Promise.race(open);
     const order: Promise<void> = (async () => {
-      const placed = await placeOrder(stack.checkoutDeps, shopperRequest(stack.catalogue, first + i));
+      const placed = await stack.checkout(shopperRequest(stack.catalogue, first + i));
       checkoutMs.push(placed.checkoutMs);
       const [outcome] = await stack.helper.pay({ sessionIds: [placed.sessionId], inFlight: 1 });
       if (outcome!.error) problems.push(`order ${placed.number}: payment failed: ${outcome!.error}`);
@@ -151,7 +151,7 @@ export async function checkoutThenPay(stack: Stack, options: BenchOptions, count
   const queriesFrom = tallyNow();
   const checkoutStart = performance.now();
   let lastProgress = checkoutStart;
-  const placed: PlacedOrder[] = await placeOrders(stack.checkoutDeps, stack.catalogue, first, count, CHECKOUT_CONCURRENCY, signal, (done) => {
+  const placed: PlacedOrder[] = await placeOrders(stack.checkout, stack.catalogue, first, count, CHECKOUT_CONCURRENCY, signal, (done) => {
     if (performance.now() - lastProgress < 5_000) return;
     lastProgress = performance.now();
     note(`${label}: ${int(done)} / ${int(count)} checkouts`);

@@ -627,3 +627,18 @@ t.test('the control API refuses a bad fault or setting and then changes nothing'
   const missing = await gateway.pay('cs_test_missing').catch((error: unknown) => error);
   t.equal((missing as { status?: number }).status, 404);
 });
+
+t.test('a list of webhook URLs spreads the deliveries round-robin, each event delivered once', async (t) => {
+  const { stripe, gateway, receiver } = await startHarness(t);
+  const second = await startReceiver(t);
+  const settings = await gateway.configure({ webhookUrl: [receiver.url, second.url] });
+  t.same(settings.webhookUrl, [receiver.url, second.url]);
+  for (let i = 0; i < 4; i++) await stripe.checkout.sessions.expire((await stripe.checkout.sessions.create(sessionParams())).id);
+  await gateway.waitForEvents((all) => all.length === 4 && all.every((event) => event.outcome === 'delivered'));
+  t.equal(receiver.received.length, 2, 'half the deliveries to the first URL');
+  t.equal(second.received.length, 2, 'half to the second');
+  const ids = [...receiver.received, ...second.received].map((item) => item.event.id);
+  t.equal(new Set(ids).size, 4, 'every event once');
+  const empty = await gateway.configure({ webhookUrl: [] as string[] }).catch((error: unknown) => error);
+  t.equal((empty as { status?: number }).status, 400, 'an empty list is refused');
+});

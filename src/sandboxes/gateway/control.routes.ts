@@ -31,10 +31,12 @@ export function controlRoutes(gateway: Gateway) {
     app.post<{ Body: { webhookUrl?: unknown; enabledEvents?: unknown; allowShortExpiry?: unknown } | undefined }>('/config', async (request) => {
       const { webhookUrl, enabledEvents, allowShortExpiry, ...rest } = request.body ?? {};
       if (Object.keys(rest).length > 0) throw invalid(`Unknown setting: ${Object.keys(rest).join(', ')}.`);
-      if (webhookUrl !== undefined && webhookUrl !== null && !isHttpUrl(webhookUrl)) throw invalid('webhookUrl must be an http(s) URL, or null for none.');
+      if (webhookUrl !== undefined && webhookUrl !== null && !isHttpUrl(webhookUrl) && !(Array.isArray(webhookUrl) && webhookUrl.length > 0 && webhookUrl.every(isHttpUrl))) {
+        throw invalid('webhookUrl must be an http(s) URL, a non-empty list of them (deliveries spread round-robin), or null for none.');
+      }
       if (enabledEvents !== undefined && !isEventTypeList(enabledEvents)) throw invalid('enabledEvents must be a non-empty list of event types such as ["checkout.session.completed"], or ["*"] for all.');
       if (allowShortExpiry !== undefined && typeof allowShortExpiry !== 'boolean') throw invalid('allowShortExpiry must be true or false.');
-      if (webhookUrl !== undefined) settings.webhookUrl = webhookUrl as string | null;
+      if (webhookUrl !== undefined) settings.webhookUrl = Array.isArray(webhookUrl) ? Object.freeze([...webhookUrl] as string[]) : webhookUrl as string | null;
       if (enabledEvents !== undefined) settings.enabledEvents = enabledEvents;
       if (allowShortExpiry !== undefined) store.allowShortExpiry = allowShortExpiry;
       return configView();

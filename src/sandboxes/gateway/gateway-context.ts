@@ -26,13 +26,20 @@ const REQUEST_LOG_SIZE = 20_000;
 export interface Gateway {
   readonly store: GatewayStore;
   readonly faults: Faults;
-  readonly settings: { webhookUrl: string | null; publicUrl: string; enabledEvents: readonly string[] };
+  /**
+   * webhookUrl: one endpoint, or several (each delivery attempt goes to the
+   * next, round-robin, as a load balancer in front of several web processes
+   * would send them), or null for none.
+   */
+  readonly settings: { webhookUrl: WebhookTarget; publicUrl: string; enabledEvents: readonly string[] };
   readonly delivery: WebhookDelivery;
   readonly idempotency: IdempotencyMemory;
   readonly requests: ApiRequestRecord[];
   readonly emit: Emit;
   readonly log: Logger;
 }
+
+export type WebhookTarget = string | readonly string[] | null;
 
 export interface GatewayOptions {
   publicUrl: string;
@@ -48,10 +55,12 @@ export interface GatewayOptions {
 export function createGateway(options: GatewayOptions): Gateway {
   const store = createStore();
   const faults = noFaults();
-  const settings = { webhookUrl: options.webhookUrl, publicUrl: options.publicUrl, enabledEvents: options.enabledEvents };
+  const settings: Gateway['settings'] = { webhookUrl: options.webhookUrl, publicUrl: options.publicUrl, enabledEvents: options.enabledEvents };
+  let turn = 0;
   const delivery = createWebhookDelivery({
     secret: options.webhookSecret,
-    url: () => settings.webhookUrl,
+    url: () => (typeof settings.webhookUrl === 'string' || settings.webhookUrl === null ? settings.webhookUrl : settings.webhookUrl[turn++ % settings.webhookUrl.length]!),
+    hasUrl: () => settings.webhookUrl !== null,
     retryDelaysMs: options.retryDelaysMs,
     concurrency: options.webhookConcurrency,
     faults,

@@ -7,7 +7,8 @@ import type { DeliveryReport } from './webhook-delivery.ts';
 export type { ApiRequestRecord, DeliveryReport, Faults };
 
 export interface SandboxSettings {
-  webhookUrl: string | null;
+  /** Several: each delivery attempt goes to the next, round-robin (a load balancer in front of several web processes). */
+  webhookUrl: string | string[] | null;
   publicUrl: string;
   /** The event types delivered to the endpoint; `['*']` for all. */
   enabledEvents: string[];
@@ -51,7 +52,7 @@ export function gatewaySandboxClient(baseUrl: string) {
 
   const client = {
     settings: () => call<SandboxSettings>('GET', '/config'),
-    configure: (settings: { webhookUrl?: string | null; enabledEvents?: string[]; allowShortExpiry?: boolean }) => call<SandboxSettings>('POST', '/config', settings),
+    configure: (settings: { webhookUrl?: string | string[] | null; enabledEvents?: string[]; allowShortExpiry?: boolean }) => call<SandboxSettings>('POST', '/config', settings),
     faults: () => call<Faults>('GET', '/faults'),
     addFaults: (faults: FaultRequest) => call<Faults>('POST', '/faults', faults),
     /** Clears every fault; events held back by reorderWebhooks are sent (newest first). */

@@ -46,6 +46,8 @@ export interface DeliveryOptions {
   secret: string;
   /** Read at every attempt: the control API may point it elsewhere meanwhile. */
   url: () => string | null;
+  /** Whether there is a URL at all, when an event is submitted; without it, url() is asked (which a round-robin target would advance). */
+  hasUrl?: () => boolean;
   retryDelaysMs: readonly number[];
   faults: WebhookFaults;
   log: Logger;
@@ -222,7 +224,7 @@ export function createWebhookDelivery<Event extends { id: string; type: string }
     submit(event) {
       const record: DeliveryRecord<Event> = { event, body: options.body(event), held: false, dropped: false, copies: [], attempts: [] };
       records.set(event.id, record);
-      if (options.url() === null) return;
+      if (!(options.hasUrl ? options.hasUrl() : options.url() !== null)) return;
       if (take(faults, 'dropWebhooks')) {
         record.dropped = true;
         log.info({ eventId: event.id, type: event.type }, 'webhook dropped (fault)');
