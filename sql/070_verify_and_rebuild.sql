@@ -15,6 +15,7 @@ as $$
     on a.day = e.day and a.dimension = e.dimension and a.entity_id = e.entity_id
   where e.sales_count is distinct from a.sales_count
      or e.total_price is distinct from a.total_price
+  union all select * from verify_period_sales_stats()  -- the period rows (sql/065); dimension reads "<dimension> <period>"
   order by 1, 2, 3
 $$;
 comment on function verify_daily_sales_stats() is
@@ -109,6 +110,7 @@ begin
   if from_day is null and to_day is null then
     perform rebuild_daily_sales_stats_indexes_attach();
   end if;
+  perform rebuild_period_sales_stats(from_day, to_day);  -- the month, year and window rows (sql/065)
   return rebuilt;
 end;
 $$;

@@ -1,0 +1,353 @@
+-- Per-period rankings: one row per (dimension, entity, period) in
+-- period_sales_stats_folded for every calendar month, every calendar year and
+-- the sliding last 30 days ('window'), each the sum of daily_sales_stats_folded
+-- over the period's days. Readers add the range's pending deltas, as they do
+-- for the daily rows, so a top 10 of a month reads ~10 index entries plus the
+-- few pending deltas, not the month's (day, entity) rows.
+--
+-- Who writes the rows, always under the rollups' maintenance lock
+-- (advisory ('tank', 1)), so each row has one writer at a time:
+--   fold_daily_sales_stats()          adds its net deltas (fold_period_sales_stats)
+--   slide_period_sales_stats_window() moves the window (the service's fold step)
+--   rebuild_daily_sales_stats()       recomputes the periods of its days
+--   a rename of an entity             copies the new name
+-- A TRUNCATE of the folded daily rows (TRUNCATE sales, a full rebuild) empties them.
+
+-- The name the pages show for an entity of a dimension.
+create or replace function stats_entity_name(dimension text, id bigint) returns text
+language sql stable parallel safe
+set search_path = public, pg_temp
+as $$
+  select coalesce(case dimension
+    when 'agent' then (select name from sales_agents where sales_agents.id = stats_entity_name.id)
+    when 'product' then (select name from products where products.id = stats_entity_name.id)
+    when 'customer' then (select name from customers where customers.id = stats_entity_name.id)
+  end, '')
+$$;
+comment on function stats_entity_name(text, bigint) is
+  'The current name of entity id of dimension (agent, product, customer); empty when there is none.';
+
+-- Called by fold_daily_sales_stats() with the net deltas it has just moved
+-- into the daily rows (same transaction, same lock): adds them to the month,
+-- year and (for days inside it) window rows. One upsert of the net period keys.
+create or replace function fold_period_sales_stats(deltas daily_sales_stats_pending[]) returns void
+language plpgsql volatile security definer
+set search_path = public, pg_temp
+as $$
+declare
+  window_last date;
+  emptied_dimensions text[];
+  emptied_entities bigint[];
+  emptied_periods text[];
+  emptied_starts date[];
+begin
+  if coalesce(cardinality(deltas), 0) = 0 then
+    return;
+  end if;
+  select last_day into window_last from period_sales_stats_window;
+
+  with d as (
+    select * from unnest(deltas)
+  ), keyed as (
+    select dimension, entity_id, 'month' as period, date_trunc('month', day::timestamp)::date as period_start, sales_count, total_price from d
+    union all
+    select dimension, entity_id, 'year', date_trunc('year', day::timestamp)::date, sales_count, total_price from d
+    union all
+    select dimension, entity_id, 'window', '-infinity'::date, sales_count, total_price from d
+    where day between window_last - 29 and window_last
+  ), net as (
+    select dimension, entity_id, period, period_start, sum(sales_count)::bigint as sales_count, sum(total_price) as total_price
+    from keyed
+    group by dimension, entity_id, period, period_start
+    having sum(sales_count) <> 0 or sum(total_price) <> 0
+  ), merged as (
+    insert into period_sales_stats_folded as f (dimension, entity_id, period, period_start, sales_count, total_price, name)
+    select dimension, entity_id, period, period_start, sales_count, total_price, stats_entity_name(dimension, entity_id)
+    from net
+    order by dimension, entity_id, period, period_start
+    on conflict (dimension, entity_id, period, period_start) do update
+      set sales_count = f.sales_count + excluded.sales_count,
+          total_price = f.total_price + excluded.total_price
+    returning f.dimension, f.entity_id, f.period, f.period_start, f.sales_count
+  ), emptied as (
+    select * from merged where sales_count = 0
+  )
+  select array(select dimension from emptied), array(select entity_id from emptied),
+         array(select period from emptied), array(select period_start from emptied)
+  into emptied_dimensions, emptied_entities, emptied_periods, emptied_starts;
+
+  if cardinality(emptied_entities) > 0 then
+    delete from period_sales_stats_folded as f
+    using unnest(emptied_dimensions, emptied_entities, emptied_periods, emptied_starts) as e(dimension, entity_id, period, period_start)
+    where f.dimension = e.dimension and f.entity_id = e.entity_id and f.period = e.period
+      and f.period_start = e.period_start and f.sales_count = 0;
+  end if;
+end;
+$$;
+comment on function fold_period_sales_stats(daily_sales_stats_pending[]) is
+  'Adds net daily deltas (as folded by fold_daily_sales_stats, in its transaction) to the month, year and window rows of period_sales_stats_folded.';
+
+-- Adds (sign 1) or subtracts (sign -1) the folded daily rows of from_day..to_day
+-- to the window rows. Caller holds the maintenance lock.
+create or replace function add_days_to_period_sales_stats_window(from_day date, to_day date, sign integer) returns void
+language sql volatile
+set search_path = public, pg_temp
+as $$
+  with net as (
+    select dimension, entity_id, sign * sum(sales_count)::bigint as sales_count, sign * sum(total_price) as total_price
+    from daily_sales_stats_folded
+    -- Leading-column list, so each dimension is an index range even without skip scans (PG < 18).
+    where dimension in ('agent', 'product', 'customer') and day between from_day and to_day
+    group by dimension, entity_id
+  )
+  insert into period_sales_stats_folded as f (dimension, entity_id, period, period_start, sales_count, total_price, name)
+  select dimension, entity_id, 'window', '-infinity', sales_count, total_price, stats_entity_name(dimension, entity_id)
+  from net
+  order by dimension, entity_id
+  on conflict (dimension, entity_id, period, period_start) do update
+    set sales_count = f.sales_count + excluded.sales_count,
+        total_price = f.total_price + excluded.total_price
+$$;
+
+-- Makes the window cover new_last_day - 29 .. new_last_day. Moving by d days
+-- reads the folded daily rows of the d days that leave and the d that enter;
+-- a move of 30 days or more recomputes the window. Returns false (and does
+-- nothing) when a fold or rebuild holds the maintenance lock: the next call
+-- slides. The service's fold step calls it every step with today in the
+-- stats time zone; until it has slid, readers of the new last 30 days read
+-- the range instead (they check last_day), so nothing is ever wrong, only slower.
+create or replace function slide_period_sales_stats_window(new_last_day date) returns boolean
+language plpgsql volatile security definer
+set search_path = public, pg_temp
+set work_mem = '64MB'
+as $$
+declare
+  old_last date;
+begin
+  if (select last_day from period_sales_stats_window) = new_last_day then
+    return true;  -- the common case, every second: no lock, no write
+  end if;
+  if not pg_try_advisory_xact_lock(1952541803, 1) then
+    return false;
+  end if;
+  -- A statement of its own after the lock: sees the last slide committed by another session.
+  select last_day into old_last from period_sales_stats_window;
+  if old_last = new_last_day then
+    return true;
+  end if;
+
+  if abs(new_last_day - old_last) >= 30 then
+    delete from period_sales_stats_folded
+      where dimension in ('agent', 'product', 'customer') and period = 'window' and period_start = '-infinity';
+    perform add_days_to_period_sales_stats_window(new_last_day - 29, new_last_day, 1);
+  elsif new_last_day > old_last then
+    perform add_days_to_period_sales_stats_window(old_last - 29, new_last_day - 30, -1);
+    perform add_days_to_period_sales_stats_window(old_last + 1, new_last_day, 1);
+  else
+    perform add_days_to_period_sales_stats_window(new_last_day + 1, old_last, -1);
+    perform add_days_to_period_sales_stats_window(new_last_day - 29, old_last - 30, 1);
+  end if;
+  delete from period_sales_stats_folded
+    where dimension in ('agent', 'product', 'customer') and period = 'window' and period_start = '-infinity'
+      and sales_count = 0;
+  update period_sales_stats_window set last_day = new_last_day;
+  return true;
+end;
+$$;
+comment on function slide_period_sales_stats_window(date) is
+  'Moves the window rows of period_sales_stats_folded to the 30 days ending new_last_day; false when the maintenance lock is busy (try again).';
+
+-- Called by rebuild_daily_sales_stats(from_day, to_day) after it has replaced
+-- the folded daily rows of those days (same transaction, same locks). Each
+-- month touching the range is recomputed from its daily rows and the change
+-- added to its year, so rebuilding a month costs a month, not a year; the
+-- window is recomputed when it overlaps. Both bounds null: everything.
+create or replace function rebuild_period_sales_stats(from_day date, to_day date) returns void
+language plpgsql volatile security definer
+set search_path = public, pg_temp
+set work_mem = '256MB'
+as $$
+declare
+  window_last date;
+  emptied_years date[];
+  low date := coalesce(date_trunc('month', from_day::timestamp)::date, '-infinity');
+  high date := coalesce((date_trunc('month', to_day::timestamp) + interval '1 month' - interval '1 day')::date, 'infinity');
+begin
+  select last_day into window_last from period_sales_stats_window;
+
+  if from_day is null and to_day is null then
+    -- The daily rows were truncated and reloaded, which emptied these
+    -- (tg_daily_sales_stats_folded__clear_period_stats); load them again.
+    truncate period_sales_stats_folded;
+    insert into period_sales_stats_folded (dimension, entity_id, period, period_start, sales_count, total_price, name)
+    select dimension, entity_id, period, period_start, sales_count, total_price, stats_entity_name(dimension, entity_id)
+    from (
+      select dimension, entity_id, 'month' as period, date_trunc('month', day::timestamp)::date as period_start,
+             sum(sales_count)::bigint as sales_count, sum(total_price) as total_price
+      from daily_sales_stats_folded group by 1, 2, 3, 4
+      union all
+      select dimension, entity_id, 'year', date_trunc('year', day::timestamp)::date, sum(sales_count)::bigint, sum(total_price)
+      from daily_sales_stats_folded group by 1, 2, 3, 4
+    ) as g
+    where sales_count <> 0
+    order by dimension, entity_id, period, period_start;
+    perform add_days_to_period_sales_stats_window(window_last - 29, window_last, 1);
+    return;
+  end if;
+
+  -- The months of the range, recounted; their difference to the stored month
+  -- rows is what their years change by.
+  create temp table period_rebuild_months on commit drop as
+  with fresh as (
+    select dimension, entity_id, date_trunc('month', day::timestamp)::date as period_start,
+           sum(sales_count)::bigint as sales_count, sum(total_price) as total_price
+    from daily_sales_stats_folded
+    where dimension in ('agent', 'product', 'customer') and day between low and high
+    group by 1, 2, 3
+  ), stored as (
+    select dimension, entity_id, period_start, sales_count, total_price
+    from period_sales_stats_folded
+    where dimension in ('agent', 'product', 'customer') and period = 'month' and period_start between low and high
+  )
+  select coalesce(f.dimension, s.dimension) as dimension, coalesce(f.entity_id, s.entity_id) as entity_id,
+         coalesce(f.period_start, s.period_start) as period_start,
+         f.sales_count as fresh_count, f.total_price as fresh_total,
+         coalesce(f.sales_count, 0) - coalesce(s.sales_count, 0) as count_change,
+         coalesce(f.total_price, 0) - coalesce(s.total_price, 0) as total_change
+  from fresh as f full join stored as s
+    on s.dimension = f.dimension and s.entity_id = f.entity_id and s.period_start = f.period_start;
+
+  with merged as (
+    insert into period_sales_stats_folded as f (dimension, entity_id, period, period_start, sales_count, total_price, name)
+    select dimension, entity_id, 'year', date_trunc('year', period_start::timestamp)::date, sum(count_change)::bigint, sum(total_change),
+           stats_entity_name(dimension, entity_id)
+    from period_rebuild_months
+    group by dimension, entity_id, date_trunc('year', period_start::timestamp)
+    having sum(count_change) <> 0 or sum(total_change) <> 0
+    order by 1, 2, 3, 4
+    on conflict (dimension, entity_id, period, period_start) do update
+      set sales_count = f.sales_count + excluded.sales_count,
+          total_price = f.total_price + excluded.total_price
+    returning f.period_start, f.sales_count
+  )
+  select array(select distinct period_start from merged where sales_count = 0) into emptied_years;
+  if cardinality(emptied_years) > 0 then
+    -- An equality prefix of the count index: only the emptied rows are read.
+    delete from period_sales_stats_folded
+      where dimension in ('agent', 'product', 'customer') and period = 'year'
+        and period_start = any(emptied_years) and sales_count = 0;
+  end if;
+
+  delete from period_sales_stats_folded
+    where dimension in ('agent', 'product', 'customer') and period = 'month' and period_start between low and high;
+  insert into period_sales_stats_folded (dimension, entity_id, period, period_start, sales_count, total_price, name)
+  select dimension, entity_id, 'month', period_start, fresh_count, fresh_total, stats_entity_name(dimension, entity_id)
+  from period_rebuild_months
+  where fresh_count <> 0
+  order by 1, 2, 3, 4;
+  drop table period_rebuild_months;
+
+  if coalesce(from_day, '-infinity') <= window_last and coalesce(to_day, 'infinity') >= window_last - 29 then
+    delete from period_sales_stats_folded
+      where dimension in ('agent', 'product', 'customer') and period = 'window' and period_start = '-infinity';
+    perform add_days_to_period_sales_stats_window(window_last - 29, window_last, 1);
+  end if;
+end;
+$$;
+comment on function rebuild_period_sales_stats(date, date) is
+  'Recomputes the period rows (months and years touching from_day..to_day, the window when it overlaps; null..null: all) from daily_sales_stats_folded. Called by rebuild_daily_sales_stats.';
+
+-- What the period rows should be: sums of the folded daily rows, with the
+-- entities' current names.
+create or replace function verify_period_sales_stats()
+returns table (period_start date, what text, entity_id bigint,
+               expected_count bigint, expected_total numeric,
+               actual_count bigint, actual_total numeric)
+language sql stable security definer
+set search_path = public, pg_temp
+set work_mem = '256MB'
+as $$
+  with expected as (
+    select dimension, entity_id, 'month' as period, date_trunc('month', day::timestamp)::date as period_start,
+           sum(sales_count)::bigint as sales_count, sum(total_price) as total_price
+    from daily_sales_stats_folded group by 1, 2, 3, 4
+    union all
+    select dimension, entity_id, 'year', date_trunc('year', day::timestamp)::date, sum(sales_count)::bigint, sum(total_price)
+    from daily_sales_stats_folded group by 1, 2, 3, 4
+    union all
+    select f.dimension, f.entity_id, 'window', '-infinity'::date, sum(f.sales_count)::bigint, sum(f.total_price)
+    from daily_sales_stats_folded as f cross join period_sales_stats_window as w
+    where f.day between w.last_day - 29 and w.last_day
+    group by 1, 2, 3, 4
+  ), compared as (
+    select coalesce(e.dimension, a.dimension) as dimension, coalesce(e.entity_id, a.entity_id) as entity_id,
+           coalesce(e.period, a.period) as period, coalesce(e.period_start, a.period_start) as period_start,
+           e.sales_count as expected_count, e.total_price as expected_total,
+           a.sales_count as actual_count, a.total_price as actual_total, a.name
+    from (select * from expected where sales_count <> 0) as e
+    full join period_sales_stats_folded as a
+      on a.dimension = e.dimension and a.entity_id = e.entity_id and a.period = e.period and a.period_start = e.period_start
+  )
+  select period_start,
+         dimension || ' ' || period
+           || case when name is distinct from stats_entity_name(dimension, entity_id) and actual_count is not null then ' name' else '' end,
+         entity_id, expected_count, expected_total, actual_count, actual_total
+  from compared
+  where expected_count is distinct from actual_count
+     or expected_total is distinct from actual_total
+     or (actual_count is not null and name is distinct from stats_entity_name(dimension, entity_id))
+$$;
+comment on function verify_period_sales_stats() is
+  'Rows of period_sales_stats_folded that differ from the sums of daily_sales_stats_folded over their periods (what: "<dimension> <period>", "name" appended for a stale name); none when they agree.';
+
+-- Emptying the folded daily rows (TRUNCATE sales, a full rebuild) empties
+-- their sums. A trigger rather than a line in tg_sales__clear_stats, so it
+-- holds whatever truncates the folded table.
+create or replace function tg_daily_sales_stats_folded__clear_period_stats() returns trigger
+language plpgsql volatile security definer
+set search_path = public, pg_temp
+as $$
+begin
+  truncate period_sales_stats_folded;
+  return null;
+end;
+$$;
+comment on function tg_daily_sales_stats_folded__clear_period_stats() is
+  'AFTER TRUNCATE trigger on daily_sales_stats_folded: empties period_sales_stats_folded.';
+
+create or replace trigger _510_clear_period_stats_on_truncate after truncate on daily_sales_stats_folded
+  for each statement execute function tg_daily_sales_stats_folded__clear_period_stats();
+
+-- Renames copy the new name into the entity's period rows. The maintenance
+-- lock first: the fold writes these rows too, and two writers locking them in
+-- different orders could deadlock. (So a transaction that renames holds off
+-- the fold until it commits; renames are rare.) Transition tables, not a
+-- column list (PostgreSQL allows only one of them): updates that keep the
+-- name cost a join of the statement's rows and nothing more.
+create or replace function tg__sync_period_sales_stats_name() returns trigger
+language plpgsql volatile security definer
+set search_path = public, pg_temp
+as $$
+begin
+  if not exists (select from new_rows as n join old_rows as o on o.id = n.id where n.name is distinct from o.name) then
+    return null;
+  end if;
+  perform pg_advisory_xact_lock(1952541803, 1);
+  update period_sales_stats_folded as p set name = n.name
+  from new_rows as n join old_rows as o on o.id = n.id
+  where n.name is distinct from o.name and p.dimension = tg_argv[0] and p.entity_id = n.id;
+  return null;
+end;
+$$;
+comment on function tg__sync_period_sales_stats_name() is
+  'AFTER UPDATE statement trigger on customers, products and sales_agents (argument: the dimension): copies renamed entities'' names into period_sales_stats_folded.';
+
+create or replace trigger _510_sync_period_names after update on customers
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function tg__sync_period_sales_stats_name('customer');
+create or replace trigger _510_sync_period_names after update on products
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function tg__sync_period_sales_stats_name('product');
+create or replace trigger _510_sync_period_names after update on sales_agents
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function tg__sync_period_sales_stats_name('agent');
