@@ -257,8 +257,12 @@ $$;
 comment on function rebuild_period_sales_stats(date, date) is
   'Recomputes the period rows (months and years touching from_day..to_day, the window when it overlaps; null..null: all) from daily_sales_stats_folded. Called by rebuild_daily_sales_stats.';
 
--- What the period rows should be: sums of the folded daily rows, with the
--- entities' current names.
+-- verify for the period rows: where a period's rows as readers see them (the
+-- folded period row plus the pending deltas of the period's days) differ from
+-- a fresh GROUP BY over sales, or a row's copied name is not the entity's.
+-- Compared with sales, not with the folded daily rows, so a damaged daily row
+-- is reported once, as itself, and not again as every period it lies in. One
+-- statement, one snapshot; it reads sales once more than the daily verify.
 create or replace function verify_period_sales_stats()
 returns table (period_start date, what text, entity_id bigint,
                expected_count bigint, expected_total numeric,
@@ -267,38 +271,57 @@ language sql stable security definer
 set search_path = public, pg_temp
 set work_mem = '256MB'
 as $$
-  with expected as (
+  with w as (
+    select last_day from period_sales_stats_window
+  ), daily as (
+    -- Fresh from sales, and the pending deltas: each (dimension, day, entity) with where it comes from.
+    select dimension, day, entity_id, sales_count, total_price, true as fresh
+    from daily_sales_stats_from_sales('-infinity', 'infinity')
+    union all
+    select dimension, day, entity_id, sales_count, total_price, false
+    from daily_sales_stats_pending
+  ), keyed as (
     select dimension, entity_id, 'month' as period, date_trunc('month', day::timestamp)::date as period_start,
-           sum(sales_count)::bigint as sales_count, sum(total_price) as total_price
-    from daily_sales_stats_folded group by 1, 2, 3, 4
+           sales_count, total_price, fresh from daily
     union all
-    select dimension, entity_id, 'year', date_trunc('year', day::timestamp)::date, sum(sales_count)::bigint, sum(total_price)
-    from daily_sales_stats_folded group by 1, 2, 3, 4
+    select dimension, entity_id, 'year', date_trunc('year', day::timestamp)::date, sales_count, total_price, fresh from daily
     union all
-    select f.dimension, f.entity_id, 'window', '-infinity'::date, sum(f.sales_count)::bigint, sum(f.total_price)
-    from daily_sales_stats_folded as f cross join period_sales_stats_window as w
-    where f.day between w.last_day - 29 and w.last_day
-    group by 1, 2, 3, 4
+    select d.dimension, d.entity_id, 'window', '-infinity'::date, d.sales_count, d.total_price, d.fresh
+    from daily as d cross join w where d.day between w.last_day - 29 and w.last_day
+  ), expected as (
+    select dimension, entity_id, period, period_start, sum(sales_count)::bigint as sales_count, sum(total_price) as total_price
+    from keyed where fresh group by 1, 2, 3, 4
+  ), pending as (
+    select dimension, entity_id, period, period_start, sum(sales_count)::bigint as sales_count, sum(total_price) as total_price
+    from keyed where not fresh group by 1, 2, 3, 4
+  ), actual as (
+    select coalesce(f.dimension, p.dimension) as dimension, coalesce(f.entity_id, p.entity_id) as entity_id,
+           coalesce(f.period, p.period) as period, coalesce(f.period_start, p.period_start) as period_start,
+           (coalesce(f.sales_count, 0) + coalesce(p.sales_count, 0))::bigint as sales_count,
+           coalesce(f.total_price, 0) + coalesce(p.total_price, 0) as total_price,
+           f.name, f.entity_id is not null as folded
+    from period_sales_stats_folded as f
+    full join pending as p
+      on p.dimension = f.dimension and p.entity_id = f.entity_id and p.period = f.period and p.period_start = f.period_start
   ), compared as (
     select coalesce(e.dimension, a.dimension) as dimension, coalesce(e.entity_id, a.entity_id) as entity_id,
            coalesce(e.period, a.period) as period, coalesce(e.period_start, a.period_start) as period_start,
            e.sales_count as expected_count, e.total_price as expected_total,
-           a.sales_count as actual_count, a.total_price as actual_total, a.name
-    from (select * from expected where sales_count <> 0) as e
-    full join period_sales_stats_folded as a
+           a.sales_count as actual_count, a.total_price as actual_total,
+           coalesce(a.folded, false) and a.name is distinct from stats_entity_name(a.dimension, a.entity_id) as stale_name
+    from expected as e
+    full join (select * from actual where sales_count <> 0 or total_price <> 0) as a
       on a.dimension = e.dimension and a.entity_id = e.entity_id and a.period = e.period and a.period_start = e.period_start
   )
-  select period_start,
-         dimension || ' ' || period
-           || case when name is distinct from stats_entity_name(dimension, entity_id) and actual_count is not null then ' name' else '' end,
+  select period_start, dimension || ' ' || period || case when stale_name then ' name' else '' end,
          entity_id, expected_count, expected_total, actual_count, actual_total
   from compared
   where expected_count is distinct from actual_count
      or expected_total is distinct from actual_total
-     or (actual_count is not null and name is distinct from stats_entity_name(dimension, entity_id))
+     or stale_name
 $$;
 comment on function verify_period_sales_stats() is
-  'Rows of period_sales_stats_folded that differ from the sums of daily_sales_stats_folded over their periods (what: "<dimension> <period>", "name" appended for a stale name); none when they agree.';
+  'Period rows (folded + pending) that differ from a fresh GROUP BY over sales by month, year and window (what: "<dimension> <period>", " name" appended for a stale copied name); none when they agree.';
 
 -- Emptying the folded daily rows (TRUNCATE sales, a full rebuild) empties
 -- their sums. A trigger rather than a line in tg_sales__clear_stats, so it
