@@ -14,7 +14,7 @@ import { createPool } from './db/pool.ts';
 import { startDevSandboxes, type DevSandboxes } from './dev-sandboxes.ts';
 import { build } from './http/app.ts';
 import { allQueues } from './jobs/all-queues.ts';
-import { createBoss } from './jobs/boss.ts';
+import { createBoss, startBoss } from './jobs/boss.ts';
 import { createQueues } from './jobs/create-queues.ts';
 import { createLogger } from './logger.ts';
 import { createStripeClient } from './orders/stripe-client.ts';
@@ -95,7 +95,7 @@ try {
 
   // The web process only enqueues (the job of a received webhook); the worker works the queues.
   boss = createBoss(database.url, log, { instanceName: 'web', max: 2, pooling: config.databasePooling, superviseIntervalSeconds: config.jobSuperviseSeconds });
-  await boss.start();
+  await startBoss(boss);
   await createQueues(boss, allQueues);
 
   const setup = createFirstUserSetup();

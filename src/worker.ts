@@ -7,7 +7,7 @@ import { migrate } from './db/migrate.ts';
 import { openDatabase, type DatabaseHandle } from './db/open-database.ts';
 import { createPool } from './db/pool.ts';
 import { createMailer, type Mailer } from './email/mailer.ts';
-import { createBoss } from './jobs/boss.ts';
+import { createBoss, startBoss } from './jobs/boss.ts';
 import { startWorkers, type Workers } from './jobs/start-workers.ts';
 import { createLogger } from './logger.ts';
 import { createStripeClient } from './orders/stripe-client.ts';
@@ -79,7 +79,7 @@ try {
   const db = createDb(pool, { pooling: config.databasePooling });
   mailer = createMailer(config.mail.smtpUrl, { from: config.mail.from });
   boss = createBoss(database.url, log, { instanceName: 'worker', schedule: true, pooling: config.databasePooling, superviseIntervalSeconds: config.jobSuperviseSeconds });
-  await boss.start();
+  await startBoss(boss);
   workers = await startWorkers({ boss, db, stripe: createStripeClient(config.stripe), config, log, mailer });
   log.info({ pid: process.pid }, 'worker running');
   process.stdout.write(`Tanktop worker is running (pid ${process.pid}; Ctrl-C stops it)\n`);
