@@ -71,7 +71,7 @@ stopOnSignals(log, shutdown, WORKER_STOP_MS + 10_000);
 try {
   database = await openDatabase(config, log);
   await migrate(database.url, 'up', log);
-  pool = createPool(database.url, log);
+  pool = createPool(database.url, log, { max: config.databasePoolSize });
   const db = createDb(pool, { pooling: config.databasePooling });
 
   const { rows } = await pool.query<{ empty: boolean }>('select not exists (select from sales) and not exists (select from customers) as empty');

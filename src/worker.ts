@@ -75,12 +75,12 @@ try {
   database = await openDatabase(config, log);
   // The service migrates too; whichever starts first does it, the other finds nothing to do.
   await migrate(database.url, 'up', log);
-  pool = createPool(database.url, log);
+  pool = createPool(database.url, log, { max: config.databasePoolSize });
   const db = createDb(pool, { pooling: config.databasePooling });
   mailer = createMailer(config.mail.smtpUrl, { from: config.mail.from });
   boss = createBoss(database.url, log, { instanceName: 'worker', schedule: true, pooling: config.databasePooling, superviseIntervalSeconds: config.jobSuperviseSeconds });
   await startBoss(boss);
-  workers = await startWorkers({ boss, db, stripe: createStripeClient(config.stripe), config, log, mailer });
+  workers = await startWorkers({ boss, db, stripe: createStripeClient(config.stripe), config, log, mailer, pollingIntervalSeconds: config.jobPollIntervalMs / 1000 });
   log.info({ pid: process.pid }, 'worker running');
   process.stdout.write(`Tanktop worker is running (pid ${process.pid}; Ctrl-C stops it)\n`);
 } catch (error) {
