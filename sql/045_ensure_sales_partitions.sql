@@ -98,7 +98,7 @@ begin
     raise exception using errcode = '22023',
       message = format('cannot create sales partitions from %s to %s', from_month, to_month);
   end if;
-  perform pg_advisory_xact_lock(1952541803, 2);  -- ('tank', 2): partition maintenance
+  perform pg_advisory_xact_lock(1952541803, 3);  -- ('tank', 3): partition maintenance
   cutoff := sales_archive_cutoff();
   for m in select generate_series(date_trunc('month', from_month), date_trunc('month', to_month), interval '1 month')::date loop
     part_name := 'sales_' || to_char(m, 'YYYY_MM');

@@ -39,7 +39,7 @@ begin
   end if;
   cutoff := cutoff_month::timestamp at time zone 'UTC';
 
-  perform pg_advisory_xact_lock(1952541803, 2);  -- ('tank', 2): partition maintenance
+  perform pg_advisory_xact_lock(1952541803, 3);  -- ('tank', 3): partition maintenance
   lock table sales in access exclusive mode;
 
   select date_trunc('month', min(d.created_at) at time zone 'UTC')::date into oldest_waiting
