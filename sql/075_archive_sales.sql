@@ -23,6 +23,8 @@ create or replace function archive_sales_before(before_month date, drop_partitio
 returns table (month date, sales_count bigint, total_price numeric, archived_table text)
 language plpgsql volatile security definer
 set search_path = public, pg_temp
+-- The partition bounds are read back from their text (pg_get_expr): ISO, whatever the caller's DateStyle.
+set datestyle = 'ISO, YMD'
 as $$
 declare
   cutoff_month date := date_trunc('month', before_month)::date;

@@ -121,7 +121,7 @@ async function apply(client: pg.PoolClient, c: Catalogue, op: Op): Promise<void>
     case 'copyIntoPartition': {
       const sales = op.sales.map((spec) => toSale(c, spec));
       const table = await partitionOf(client, sales[0]!.created_at);
-      const fitting = [];
+      const fitting: SaleValues[] = [];
       for (const sale of sales) if ((await partitionOf(client, sale.created_at)) === table) fitting.push(sale);
       await copyLines(client, table, fitting);
       return;
