@@ -152,6 +152,16 @@ drop schema sales_archive cascade;
 drop table sales_archived_months;
 alter table sales_plain rename to sales;
 alter sequence sales_plain_id_seq rename to sales_id_seq;
+-- PG 18 names NOT NULL constraints after the table they were made on.
+do $$
+declare
+  c record;
+begin
+  for c in select conname from pg_constraint where conrelid = 'sales'::regclass and contype = 'n' and conname like 'sales\_plain\_%' loop
+    execute format('alter table sales rename constraint %I to %I', c.conname, 'sales_' || substr(c.conname, length('sales_plain_') + 1));
+  end loop;
+end;
+$$;
 
 alter table sales add constraint sales_pkey primary key (id);
 alter table sales add constraint sales_customer_id_fkey foreign key (customer_id) references customers (id);
