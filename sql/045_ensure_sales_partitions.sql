@@ -109,6 +109,10 @@ begin
     if not locked then
       lock table sales in share row exclusive mode;
       locked := true;
+      -- A second caller waited for the advisory lock while the first created
+      -- the partitions: taking a table lock reads the catalog changes that
+      -- committed meanwhile, so look again.
+      continue when to_regclass(part_name) is not null;
     end if;
 
     if to_regclass('pg_temp.sales_partition_move') is null then
