@@ -80,8 +80,8 @@ t.test('the migration partitions a sales table with rows in it by month, and the
 
   const [next] = await insertSales(pool, [makeSale(c, { created_at: '2026-01-20T00:00:00Z' })]);
   t.equal(BigInt(next!), BigInt(lastId!) + 1n, 'ids continue from the old sequence');
-  await t.rejects(insertSales(pool, [makeSale(c, { price: '-1.00' })]), { constraint: 'sales_price_not_negative' });
-  await t.rejects(insertSales(pool, [makeSale(c, { sales_agent_id: '999999' })]), { constraint: 'sales_sales_agent_id_fkey' });
+  await t.rejects(insertSales(pool, [makeSale(c, { price: '-1.00' })]), { code: '23514', constraint: 'sales_price_not_negative' });
+  await t.rejects(insertSales(pool, [makeSale(c, { sales_agent_id: '999999' })]), { code: '23503', constraint: 'sales_sales_agent_id_fkey' });
   const { rows: indexes } = await pool.query<{ name: string }>(`select indexrelid::regclass::text as name from pg_index where indrelid = 'sales'::regclass order by 1`);
   t.same(indexes.map((row) => row.name), ['sales_created_at_idx', 'sales_customer_id_idx', 'sales_pkey', 'sales_product_id_idx', 'sales_sales_agent_id_idx']);
   await pool.query(`update sales set created_at = '2026-03-03T00:00:00Z' where id = $1`, [next]);

@@ -92,10 +92,10 @@ t.test('an INSERT straight into a partition counts once and takes its id from th
 
 t.test('the named constraints refuse rows with their own names, through the parent or a partition', async (t) => {
   const { pool, c } = await partitionedDatabase(t);
-  await t.rejects(insertSales(pool, [makeSale(c, { price: '-1.00' })]), { constraint: 'sales_price_not_negative' });
-  await t.rejects(insertSales(pool, [makeSale(c, { customer_id: '999999', created_at: '2026-01-05T00:00:00Z' })]), { constraint: 'sales_customer_id_fkey' });
+  await t.rejects(insertSales(pool, [makeSale(c, { price: '-1.00' })]), { code: '23514', constraint: 'sales_price_not_negative' });
+  await t.rejects(insertSales(pool, [makeSale(c, { customer_id: '999999', created_at: '2026-01-05T00:00:00Z' })]), { code: '23503', constraint: 'sales_customer_id_fkey' });
   await t.rejects(pool.query(`insert into sales_2026_01 (customer_id, product_id, sales_agent_id, price, created_at) values ($1, 999999, $2, 1, '2026-01-05T00:00:00Z')`,
-    [c.customers[0], c.agents[0]]), { constraint: 'sales_product_id_fkey' });
+    [c.customers[0], c.agents[0]]), { code: '23503', constraint: 'sales_product_id_fkey' });
   await t.rejects(pool.query(`insert into sales (id, customer_id, product_id, sales_agent_id, price) values (1, $1, $2, $3, 1)`,
     [c.customers[0], c.products[0], c.agents[0]]), { code: '428C9' }, 'ids are the identity\'s: generated always');
   await exact(t, pool, 'refused rows');
