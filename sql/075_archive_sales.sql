@@ -69,6 +69,13 @@ begin
     for trigger_name in select t.tgname from pg_trigger as t where t.tgrelid = part.relation and not t.tgisinternal loop
       execute format('drop trigger %I on %s', trigger_name, part.relation);
     end loop;
+    -- Before PG 17 its id default draws from the parent's sequence
+    -- (prepare_sales_partition, sql/045): an archived table gets no new ids,
+    -- and must not tie the sequence to it.
+    if exists (select from pg_attribute as a
+               where a.attrelid = part.relation and a.attname = 'id' and a.attidentity = '' and a.atthasdef) then
+      execute format('alter table %s alter column id drop default', part.relation);
+    end if;
     if drop_partitions then
       execute format('drop table %s', part.relation);
       archived_table := null;

@@ -88,6 +88,7 @@ t.test('the migration partitions a sales table with rows in it by month, and the
   t.same(await actualRollups(pool), await expectedRollups(pool), 'the triggers work on the partitioned table');
 
   // And back: one plain table again, the same rows and rollups.
+  const [lastBeforeDown] = await insertSales(pool, [makeSale(c, { created_at: '2026-02-02T00:00:00Z' })]);
   const beforeDown = await actualRollups(pool);
   const rowsBeforeDown = await salesRows(pool);
   await migrate(url, 'down', testLog, 1);
@@ -98,7 +99,7 @@ t.test('the migration partitions a sales table with rows in it by month, and the
   t.equal(key!.def, 'PRIMARY KEY (id)');
   await migrate(url, 'up', testLog);
   const [afterRoundTrip] = await insertSales(pool, [makeSale(c)]);
-  t.equal(BigInt(afterRoundTrip!), BigInt(next!) + 1n, 'ids still continue after down and up');
+  t.equal(BigInt(afterRoundTrip!), BigInt(lastBeforeDown!) + 1n, 'ids still continue after down and up');
   t.same(await actualRollups(pool), await expectedRollups(pool));
 });
 
