@@ -55,6 +55,8 @@ export interface Config {
   readonly jobPollIntervalMs: number;
   /** How often the service folds pending rollup deltas (0: never). */
   readonly statsFoldIntervalMs: number;
+  /** Month partitions of sales kept ready beyond the current month (created at start and daily). */
+  readonly salesPartitionsAhead: number;
   /** Sales in the demo data set loaded into an empty database (0: none). */
   readonly demoSales: number;
   /** Signs the CSRF cookie; when absent, a random key kept in .data/ (development). */
@@ -182,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobSuperviseSeconds: integer(env, 'JOB_SUPERVISE_SECONDS', 60, 1, 3600),
     jobPollIntervalMs: integer(env, 'JOB_POLL_INTERVAL_MS', env.DATABASE_POOLING === 'transaction' ? 500 : 2000, 500, 60_000),
     statsFoldIntervalMs: integer(env, 'STATS_FOLD_INTERVAL_MS', 1000, 0, 3_600_000),
+    salesPartitionsAhead: integer(env, 'SALES_PARTITIONS_AHEAD', 3, 0, 120),
     demoSales: integer(env, 'DEMO_SALES', 200_000, 0, 100_000_000),
     sessionSecret: secret(env, 'SESSION_SECRET'),
     sessionSecretFile: path.resolve(projectRoot, '.data/session-secret'),
