@@ -2,7 +2,7 @@
  * `npm run bench:ingest`: what the rollup triggers cost the writers of sales.
  *
  * Two databases on one server, loaded with the same rows: a baseline (the
- * schema without the four _500_* rollup triggers) and the real schema, with a
+ * schema without the _500_* rollup triggers of the parent) and the real schema, with a
  * fold every second as the service runs it. Every case runs on the baseline,
  * then on the real database, in turn, so both see the same server, the same
  * neighbours and the same data. Progress goes to stderr; the results, a
@@ -26,7 +26,7 @@ import { errorsOf, printReport } from './ingest/report.ts';
 const USAGE = `Usage: npm run bench:ingest -- [options]
 
 Measures ingest into sales on two databases of one server, with the same data:
-tanktop_bench_baseline (the schema without the four _500_* rollup triggers) and
+tanktop_bench_baseline (the schema without the _500_* rollup triggers of the parent) and
 tanktop_bench_rollups (the full schema, folded every second as in production).
 Prints rows/s per case and the ratio rollups/baseline (higher is better). The
 server is DATABASE_URL when set (its user must be allowed to create databases),

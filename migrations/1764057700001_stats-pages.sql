@@ -46,6 +46,8 @@ drop trigger if exists _900_record_name_change on sales_agents;
 drop function if exists tg_daily_sales_stats__bump_generation();
 drop function if exists tg__record_name_change();
 drop function if exists stats_change_marker();
+drop function if exists stats_rows_by_day(text, date, date, boolean, bigint, bigint);  -- sql/095, added later: the pages' reads
+drop function if exists stats_range_totals(date, date);
 drop index customers_name_idx;
 drop index products_name_trgm_idx;
 drop index customers_name_trgm_idx;

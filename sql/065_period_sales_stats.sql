@@ -271,8 +271,12 @@ comment on function rebuild_period_sales_stats(date, date) is
 -- a fresh GROUP BY over sales, or a row's copied name is not the entity's.
 -- Compared with sales, not with the folded daily rows, so a damaged daily row
 -- is reported once, as itself, and not again as every period it lies in. One
--- statement, one snapshot; it reads sales once more than the daily verify.
-create or replace function verify_period_sales_stats()
+-- statement, one snapshot; it reads the sales of the days once more than the
+-- daily verify. Only periods wholly inside from_day..to_day (null: unbounded)
+-- and after the archived days (sql/025) are compared: an archived month's
+-- sales are gone and its stats are history, so a year that holds one is not
+-- compared either.
+create or replace function verify_period_sales_stats(from_day date, to_day date)
 returns table (period_start date, what text, entity_id bigint,
                expected_count bigint, expected_total numeric,
                actual_count bigint, actual_total numeric)
@@ -282,13 +286,19 @@ set work_mem = '256MB'
 as $$
   with w as (
     select last_day from period_sales_stats_window
+  ), bounds as (
+    select coalesce(greatest(from_day, sales_first_live_day()), '-infinity') as first_day,
+           coalesce(to_day, 'infinity') as last_day, stats_time_zone() as zone
   ), daily as (
     -- Fresh from sales, and the pending deltas: each (dimension, day, entity) with where it comes from.
     select dimension, day, entity_id, sales_count, total_price, true as fresh
-    from daily_sales_stats_from_sales('-infinity', 'infinity')
+    from daily_sales_stats_from_sales(
+           (select case when first_day = '-infinity' then '-infinity' else first_day::timestamp at time zone zone end from bounds),
+           (select case when last_day = 'infinity' then 'infinity' else (last_day + 1)::timestamp at time zone zone end from bounds))
     union all
-    select dimension, day, entity_id, sales_count, total_price, false
-    from daily_sales_stats_pending
+    select p.dimension, p.day, p.entity_id, p.sales_count, p.total_price, false
+    from daily_sales_stats_pending as p cross join bounds as b
+    where p.day between b.first_day and b.last_day
   ), keyed as (
     select dimension, entity_id, 'month' as period, date_trunc('month', day::timestamp)::date as period_start,
            sales_count, total_price, fresh from daily
@@ -322,14 +332,20 @@ as $$
     full join (select * from actual where sales_count <> 0 or total_price <> 0) as a
       on a.dimension = e.dimension and a.entity_id = e.entity_id and a.period = e.period and a.period_start = e.period_start
   )
-  select period_start, dimension || ' ' || period || case when stale_name then ' name' else '' end,
-         entity_id, expected_count, expected_total, actual_count, actual_total
-  from compared
-  where expected_count is distinct from actual_count
-     or expected_total is distinct from actual_total
-     or stale_name
+  select c.period_start, c.dimension || ' ' || c.period || case when c.stale_name then ' name' else '' end,
+         c.entity_id, c.expected_count, c.expected_total, c.actual_count, c.actual_total
+  from compared as c cross join bounds as b cross join w
+  where (c.expected_count is distinct from c.actual_count
+         or c.expected_total is distinct from c.actual_total
+         or c.stale_name)
+    -- the period's days lie wholly within the compared days
+    and case c.period
+          when 'window' then w.last_day - 29 >= b.first_day and w.last_day <= b.last_day
+          when 'month' then c.period_start >= b.first_day and (c.period_start + interval '1 month' - interval '1 day')::date <= b.last_day
+          else c.period_start >= b.first_day and (c.period_start + interval '1 year' - interval '1 day')::date <= b.last_day
+        end
 $$;
-comment on function verify_period_sales_stats() is
+comment on function verify_period_sales_stats(date, date) is
   'Period rows (folded + pending) that differ from a fresh GROUP BY over sales by month, year and window (what: "<dimension> <period>", " name" appended for a stale copied name); none when they agree.';
 
 -- Emptying the folded daily rows (TRUNCATE sales, a full rebuild) empties
@@ -349,6 +365,30 @@ comment on function tg_daily_sales_stats_folded__clear_period_stats() is
 
 create or replace trigger _510_clear_period_stats_on_truncate after truncate on daily_sales_stats_folded
   for each statement execute function tg_daily_sales_stats_folded__clear_period_stats();
+
+-- TRUNCATE of sales while months are archived deletes the live days' daily
+-- rows (tg_sales__clear_stats keeps the archived ones), which fires no
+-- TRUNCATE on the folded table: recount the periods of the live days from
+-- what is left. Without archived months the folded table was truncated and
+-- these rows with it.
+create or replace function tg_sales__recount_period_stats() returns trigger
+language plpgsql volatile security definer
+set search_path = public, pg_temp
+as $$
+declare
+  first_live date := sales_first_live_day();
+begin
+  if first_live is not null then
+    perform rebuild_period_sales_stats(first_live, null);
+  end if;
+  return null;
+end;
+$$;
+comment on function tg_sales__recount_period_stats() is
+  'AFTER TRUNCATE trigger on sales (after _500_clear_stats_on_truncate): recounts the period rows of the live days when months are archived.';
+
+create or replace trigger _510_recount_period_stats_on_truncate after truncate on sales
+  for each statement execute function tg_sales__recount_period_stats();
 
 -- Renames copy the new name into the entity's period rows. The maintenance
 -- lock first: the fold writes these rows too, and two writers locking them in

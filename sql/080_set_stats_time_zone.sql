@@ -1,6 +1,6 @@
 -- Changing the business time zone moves sales across day boundaries, so the
 -- rollups are rebuilt in the same transaction: no reader ever sees days of one
--- zone mixed with days of another.
+-- zone mixed with days of another. Refused once months are archived (TT022).
 create or replace function set_stats_time_zone(new_zone text) returns text
 language plpgsql volatile security definer
 set search_path = public, pg_temp
@@ -13,6 +13,14 @@ begin
     raise exception using errcode = 'TT001',
       message = format('unknown time zone %L: use an IANA name such as Europe/London or UTC', new_zone),
       hint = 'select name from pg_timezone_names lists the names this server knows.';
+  end if;
+
+  -- The rebuild recounts every day from sales, and archived months have no
+  -- sales left: their days would be lost, or kept in the old zone's days.
+  if exists (select from sales_archived_months) then
+    raise exception using errcode = 'TT022',
+      message = format('cannot change the time zone to %s: months before %s are archived, and their stats cannot be recounted in another zone',
+                       new_zone, to_char(sales_archive_cutoff() at time zone 'UTC', 'YYYY-MM'));
   end if;
 
   lock table sales in share mode;

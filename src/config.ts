@@ -13,6 +13,12 @@ export interface Config {
    * nothing kept in the session (docs/pgbouncer.md).
    */
   readonly databasePooling: DatabasePooling;
+  /**
+   * Connections of a process's own pool to DATABASE_URL (pages, webhooks,
+   * the fold). pg-boss has its own besides: 2 in a web process, 6 in a
+   * worker, so a web process holds at most this + 2 and a worker this + 6.
+   */
+  readonly databasePoolSize: number;
   /** Streaming replicas the stats pages read from (docs/replicas.md); empty: the pages read the primary. */
   readonly readReplicas: ReadReplicasConfig;
   readonly embeddedPostgres: {
@@ -40,8 +46,17 @@ export interface Config {
    * its 15 s heartbeat went stale.
    */
   readonly jobSuperviseSeconds: number;
+  /**
+   * How often an idle worker looks for jobs of each queue, in ms. Directly
+   * connected a NOTIFY wakes it at once and this is a fallback (2 s); behind
+   * a transaction pooler there is no LISTEN, so this is how soon the next
+   * stage of an order starts (500 ms, pg-boss's minimum).
+   */
+  readonly jobPollIntervalMs: number;
   /** How often the service folds pending rollup deltas (0: never). */
   readonly statsFoldIntervalMs: number;
+  /** Month partitions of sales kept ready beyond the current month (created at start and daily). */
+  readonly salesPartitionsAhead: number;
   /** Sales in the demo data set loaded into an empty database (0: none). */
   readonly demoSales: number;
   /** Signs the CSRF cookie; when absent, a random key kept in .data/ (development). */
@@ -151,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return Object.freeze({
     databaseUrl: optionalUrl(env, 'DATABASE_URL'),
     databasePooling: oneOf(env, 'DATABASE_POOLING', 'session', ['session', 'transaction']) as DatabasePooling,
+    databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
     readReplicas: readReplicas(env),
     embeddedPostgres: Object.freeze({
       dataDir: path.resolve(projectRoot, env.EMBEDDED_PG_DATA_DIR || '.data/postgres'),
@@ -166,7 +182,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerNice: integer(env, 'WORKER_NICE', 5, 0, 19),
     startWorker: oneOf(env, 'START_WORKER', 'true', ['true', 'false']) === 'true',
     jobSuperviseSeconds: integer(env, 'JOB_SUPERVISE_SECONDS', 60, 1, 3600),
+    jobPollIntervalMs: integer(env, 'JOB_POLL_INTERVAL_MS', env.DATABASE_POOLING === 'transaction' ? 500 : 2000, 500, 60_000),
     statsFoldIntervalMs: integer(env, 'STATS_FOLD_INTERVAL_MS', 1000, 0, 3_600_000),
+    salesPartitionsAhead: integer(env, 'SALES_PARTITIONS_AHEAD', 3, 0, 120),
     demoSales: integer(env, 'DEMO_SALES', 200_000, 0, 100_000_000),
     sessionSecret: secret(env, 'SESSION_SECRET'),
     sessionSecretFile: path.resolve(projectRoot, '.data/session-secret'),

@@ -14,7 +14,7 @@ import { createPool } from './db/pool.ts';
 import { startDevSandboxes, type DevSandboxes } from './dev-sandboxes.ts';
 import { build } from './http/app.ts';
 import { allQueues } from './jobs/all-queues.ts';
-import { createBoss } from './jobs/boss.ts';
+import { createBoss, startBoss } from './jobs/boss.ts';
 import { createQueues } from './jobs/create-queues.ts';
 import { createLogger } from './logger.ts';
 import { createStripeClient } from './orders/stripe-client.ts';
@@ -22,6 +22,7 @@ import { progressPrinter } from './seed/progress.ts';
 import { demoSeedOptions } from './seed/seed-options.ts';
 import { seed } from './seed/seeder.ts';
 import { startFoldLoop, type FoldLoop } from './stats/fold-loop.ts';
+import { startPartitionLoop, type PartitionLoop } from './stats/partition-loop.ts';
 import { foldRollups } from './stats/stats-maintenance.repository.ts';
 import { stopOnSignals } from './stop-on-signals.ts';
 
@@ -45,6 +46,7 @@ const log = createLogger(config.logLevel);
 let database: DatabaseHandle | undefined;
 let app: FastifyInstance | undefined;
 let foldLoop: FoldLoop | undefined;
+let partitionLoop: PartitionLoop | undefined;
 let pool: ReturnType<typeof createPool> | undefined;
 let sandboxes: DevSandboxes | undefined;
 let boss: PgBoss | undefined;
@@ -59,6 +61,7 @@ async function shutdown(signal: string): Promise<void> {
   await worker?.stop();
   await boss?.stop({ graceful: false, close: true });
   await foldLoop?.stop();
+  await partitionLoop?.stop();
   await sandboxes?.close();
   await pool?.end();
   await database?.close();
@@ -71,8 +74,10 @@ stopOnSignals(log, shutdown, WORKER_STOP_MS + 10_000);
 try {
   database = await openDatabase(config, log);
   await migrate(database.url, 'up', log);
-  pool = createPool(database.url, log);
+  pool = createPool(database.url, log, { max: config.databasePoolSize });
   const db = createDb(pool, { pooling: config.databasePooling });
+  // The months ahead exist before the first sale is written (and the demo seed creates its own months).
+  partitionLoop = await startPartitionLoop(pool, config.salesPartitionsAhead, log);
 
   const { rows } = await pool.query<{ empty: boolean }>('select not exists (select from sales) and not exists (select from customers) as empty');
   if (config.demoSales > 0 && rows[0]?.empty) {
@@ -95,7 +100,7 @@ try {
 
   // The web process only enqueues (the job of a received webhook); the worker works the queues.
   boss = createBoss(database.url, log, { instanceName: 'web', max: 2, pooling: config.databasePooling, superviseIntervalSeconds: config.jobSuperviseSeconds });
-  await boss.start();
+  await startBoss(boss);
   await createQueues(boss, allQueues);
 
   const setup = createFirstUserSetup();
@@ -143,6 +148,7 @@ try {
   await worker?.stop();
   await boss?.stop({ graceful: false, close: true }).catch(() => {});
   await foldLoop?.stop();
+  await partitionLoop?.stop();
   await sandboxes?.close();
   await pool?.end();
   await database?.close();

@@ -7,7 +7,7 @@ import { migrate } from './db/migrate.ts';
 import { openDatabase, type DatabaseHandle } from './db/open-database.ts';
 import { createPool } from './db/pool.ts';
 import { createMailer, type Mailer } from './email/mailer.ts';
-import { createBoss } from './jobs/boss.ts';
+import { createBoss, startBoss } from './jobs/boss.ts';
 import { startWorkers, type Workers } from './jobs/start-workers.ts';
 import { createLogger } from './logger.ts';
 import { createStripeClient } from './orders/stripe-client.ts';
@@ -75,12 +75,12 @@ try {
   database = await openDatabase(config, log);
   // The service migrates too; whichever starts first does it, the other finds nothing to do.
   await migrate(database.url, 'up', log);
-  pool = createPool(database.url, log);
+  pool = createPool(database.url, log, { max: config.databasePoolSize });
   const db = createDb(pool, { pooling: config.databasePooling });
   mailer = createMailer(config.mail.smtpUrl, { from: config.mail.from });
   boss = createBoss(database.url, log, { instanceName: 'worker', schedule: true, pooling: config.databasePooling, superviseIntervalSeconds: config.jobSuperviseSeconds });
-  await boss.start();
-  workers = await startWorkers({ boss, db, stripe: createStripeClient(config.stripe), config, log, mailer });
+  await startBoss(boss);
+  workers = await startWorkers({ boss, db, stripe: createStripeClient(config.stripe), config, log, mailer, pollingIntervalSeconds: config.jobPollIntervalMs / 1000 });
   log.info({ pid: process.pid }, 'worker running');
   process.stdout.write(`Tanktop worker is running (pid ${process.pid}; Ctrl-C stops it)\n`);
 } catch (error) {

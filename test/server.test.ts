@@ -51,3 +51,30 @@ t.test('START_WORKER=false: the service spawns no job worker, and says how to ru
   t.match(result.stdout, /worker: +none started \(START_WORKER=false: run npm run worker/);
   t.notMatch(result.stdout, /worker is running/, 'no worker announced itself');
 });
+
+t.test('DATABASE_POOL_SIZE caps the connections of the process\'s own pool', async (t) => {
+  const { url, pool } = await freshDatabase(t);
+  /** The most connections the service's pool held at once while 40 health checks ran together. */
+  async function peakConnections(env: Record<string, string>): Promise<number> {
+    let peak = 0;
+    const appName = `tt-pool-size-${env.DATABASE_POOL_SIZE ?? 'default'}`;
+    await startAndStop({ DATABASE_URL: url, DEMO_SALES: '0', DEV_SANDBOXES: 'off', START_WORKER: 'false', PGAPPNAME: appName, ...env }, async (base) => {
+      for (let round = 0; round < 5; round++) {
+        const checks = Promise.all(Array.from({ length: 40 }, () => fetch(`${base}/healthz`).then((response) => response.status)));
+        const sampling = (async () => {
+          for (let i = 0; i < 10; i++) {
+            const { rows } = await pool.query<{ n: number }>(`select count(*)::int as n from pg_stat_activity where application_name = $1`, [appName]);
+            peak = Math.max(peak, rows[0]!.n);
+          }
+        })();
+        t.same(new Set(await checks), new Set([200]), 'every health check answers');
+        await sampling;
+      }
+    });
+    return peak;
+  }
+  const capped = await peakConnections({ DATABASE_POOL_SIZE: '2' });
+  t.ok(capped >= 1 && capped <= 2, `at most 2 connections with DATABASE_POOL_SIZE=2 (saw ${capped})`);
+  const uncapped = await peakConnections({});
+  t.ok(uncapped > 2, `more than 2 at the default of 10 under the same load (saw ${uncapped}): the cap is what held it`);
+});

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { seed, type SeedOptions } from '../../src/seed/seeder.ts';
 
 export const DATABASES = { baseline: 'tanktop_bench_baseline', rollups: 'tanktop_bench_rollups' } as const;
-export const ROLLUP_TRIGGERS = ['_500_record_stats_on_insert', '_500_record_stats_on_update', '_500_record_stats_on_delete', '_500_clear_stats_on_truncate'];
+export const ROLLUP_TRIGGERS = ['_500_record_stats_on_insert', '_500_record_stats_on_update', '_500_record_stats_on_delete', '_500_mark_truncate', '_500_clear_stats_on_truncate'];
 
 /** The dimension tables, fixed whatever --scale: the cost of the rollups depends on how many keys there are. */
 export const DIMENSIONS: SeedOptions = {

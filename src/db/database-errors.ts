@@ -33,6 +33,10 @@ export function describeDatabaseError(error: unknown): string | undefined {
   switch (code) {
     case SqlState.unknownTimeZone:
     case SqlState.emptyRebuildRange:
+    case SqlState.archivedMonthWrite:
+    case SqlState.archivedRebuild:
+    case SqlState.archivedTimeZone:
+    case SqlState.archiveMonthRefused:
     case SqlState.invoiceImmutable:
     case SqlState.invoiceNumberGiven:
     case SqlState.checkViolation:
@@ -77,6 +81,7 @@ export function describeDatabaseErrorForClient(error: unknown): string | undefin
   switch (code) {
     case SqlState.unknownTimeZone:
     case SqlState.emptyRebuildRange:
+    case SqlState.archivedMonthWrite:
     case SqlState.invoiceImmutable:
     case SqlState.invoiceNumberGiven:
       return message;

@@ -56,3 +56,20 @@ export function createBoss(databaseUrl: string, log: Logger, options: BossOption
   boss.on('warning', (warning) => log.warn({ warning: warning.message, data: warning.data }, 'job queue warning'));
   return boss;
 }
+
+/**
+ * Tries to start a boss this many times (1 s, 2 s apart). Processes started at
+ * once on a new database all find pg-boss not installed and queue on its
+ * install lock; the second to get it can still fail with `duplicate key ...
+ * pg_namespace_nspname_index`: its connection looked the schema up before the
+ * first committed, and CREATE SCHEMA IF NOT EXISTS trusts that stale lookup
+ * (seen in bench:orders starting two web processes through PgBouncer on a
+ * fresh database, 2 runs of 3; test/jobs/boss-start-race starts several at once).
+ * pg-boss's own answer is start()'s attempts: the next attempt finds it installed.
+ */
+export const BOSS_START_ATTEMPTS = 3;
+
+/** Starts a boss from createBoss, riding out a concurrent install by another process. */
+export async function startBoss(boss: PgBoss): Promise<PgBoss> {
+  return boss.start({ attempts: BOSS_START_ATTEMPTS });
+}

@@ -57,6 +57,11 @@ export async function seed(pool: pg.Pool, options: SeedOptions, onProgress: (pro
     );
     const productPrices = priceRows.map((row) => row.price);
 
+    // The months of the span get their partitions first: otherwise every row
+    // lands in the default partition (sql/045).
+    const firstDay = new Date(Date.parse(`${options.endDay}T00:00:00Z`) - (options.days - 1) * DAY_MS).toISOString().slice(0, 10);
+    await client.query('select create_sales_partitions($1::date, $2::date)', [firstDay, options.endDay]);
+
     await copyCsvRows(
       client, 'sales', ['customer_id', 'product_id', 'sales_agent_id', 'price', 'created_at', 'updated_at'],
       saleLines(options, random, { agentIds, productIds, productPrices, customerIds }),

@@ -12,8 +12,10 @@ export interface RollupDifference {
   actual_total: string | null;
 }
 
-export async function verifyRollups(db: Db): Promise<RollupDifference[]> {
-  const { rows } = await sql<RollupDifference>`select * from verify_daily_sales_stats()`.execute(db);
+/** The differences for the days from..to (inclusive, ISO dates; undefined: unbounded), archived days left out. */
+export async function verifyRollups(db: Db, from?: string, to?: string): Promise<RollupDifference[]> {
+  const { rows } = await sql<RollupDifference>`
+    select * from verify_daily_sales_stats(${from ?? null}::date, ${to ?? null}::date)`.execute(db);
   return rows;
 }
 

@@ -99,34 +99,18 @@ export async function searchEntityIds(db: Db, dimension: DimensionInfo, text: st
  * search. Reads only offset + limit + (pending keys) folded rows in index
  * order: a pending delta can add a key anywhere or empty one, so the page is
  * among those candidates (the order is by key, so a key's place never moves).
+ * The query is the function stats_rows_by_day (sql/095_stats_page_reads.sql),
+ * whose plan the server keeps even behind a transaction pooler; only the join
+ * on the names is planned here.
  */
 export async function rowsByDay(db: Db, filter: RangeFilter, dir: SortDirection, limit: number, offset: number): Promise<StatsRow[]> {
-  const dimension = filter.dimension.dimension;
-  const order = dir === 'asc' ? sql`asc` : sql`desc`;
   const { rows } = await sql<StatsRow>`${prepared}
-    with pending as materialized (
-      select day, entity_id, sum(sales_count) as sales_count, sum(total_price) as total_price
-      from daily_sales_stats_pending
-      where dimension = ${dimension} and day between ${filter.from}::date and ${filter.to}::date
-      group by day, entity_id
-    ), candidates as (
-      (select day, entity_id, sales_count, total_price from daily_sales_stats_folded
-       where dimension = ${dimension} and day between ${filter.from}::date and ${filter.to}::date
-       order by day ${order}, entity_id ${order}
-       limit ${offset + limit}::bigint + (select count(*) from pending))
-      union all
-      select day, entity_id, sales_count, total_price from pending
-    ), page as (
-      select day, entity_id, sum(sales_count)::bigint as sales_count, sum(total_price) as total_price
-      from candidates
-      group by day, entity_id
-      having sum(sales_count) <> 0
-      order by day ${order}, entity_id ${order}
-      limit ${limit} offset ${offset}
-    )
-    select page.day, page.entity_id, n.name, page.sales_count, page.total_price
-    from page join ${names(filter.dimension)} as n on n.id = page.entity_id
-    order by page.day ${order}, page.entity_id ${order}`.execute(db);
+    select r.day, r.entity_id, n.name, r.sales_count, r.total_price
+    from stats_rows_by_day(${filter.dimension.dimension}, ${filter.from}::date, ${filter.to}::date,
+                           ${dir === 'desc'}::boolean, ${limit}::bigint, ${offset}::bigint)
+           with ordinality as r (day, entity_id, sales_count, total_price, ordinal)
+    join ${names(filter.dimension)} as n on n.id = r.entity_id
+    order by r.ordinal`.execute(db);
   return rows;
 }
 
@@ -192,31 +176,9 @@ export async function rowsSorted(db: Db, filter: RangeFilter, sort: SortKey, dir
  */
 export async function rangeTotals(db: Db, filter: RangeFilter): Promise<Totals & { rows: string | null }> {
   if (!filter.entityIds) {
-    // A standing range sums its agents' period rows (sql/065) instead of their
-    // days: 50 rows for a year, not 50 x 365. Which branch runs is decided once
-    // (the window rows count only while they cover this range).
-    const standing = standingRange(filter.from, filter.to) ?? { period: 'none', periodStart: '-infinity' };
+    // stats_range_totals (sql/095_stats_page_reads.sql): plan kept on the server connection.
     const { rows } = await sql<Totals>`${prepared}
-      with covered as materialized (
-        select ${standing.period}::text in ('month', 'year') or (${standing.period}::text = 'window' and last_day = ${filter.to}::date) as covered
-        from period_sales_stats_window
-      ), parts as (
-        select sum(sales_count) as sales_count, sum(total_price) as total_price
-        from period_sales_stats_folded
-        where dimension = 'agent' and period = ${standing.period}::text and period_start = ${standing.periodStart}::date
-          and (select covered from covered)
-        union all
-        select sum(sales_count) as sales_count, sum(total_price) as total_price
-        from daily_sales_stats_folded
-        where dimension = 'agent' and day between ${filter.from}::date and ${filter.to}::date
-          and not coalesce((select covered from covered), false)
-        union all
-        select sum(sales_count), sum(total_price)
-        from daily_sales_stats_pending
-        where dimension = 'agent' and day between ${filter.from}::date and ${filter.to}::date
-      )
-      select coalesce(sum(sales_count), 0)::text as sales_count, coalesce(sum(total_price), 0)::text as total_price
-      from parts`.execute(db);
+      select sales_count, total_price from stats_range_totals(${filter.from}::date, ${filter.to}::date)`.execute(db);
     return { ...rows[0]!, rows: null };
   }
   const { rows } = await sql<Totals & { rows: string }>`${prepared}

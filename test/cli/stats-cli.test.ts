@@ -14,7 +14,7 @@ t.test('stats --help explains every command', async (t) => {
 t.test('stats refuses bad arguments with a sentence and exit code 2, before touching the database', async (t) => {
   const unreachable = { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' };
   const cases: [string[], RegExp][] = [
-    [[], /say verify, rebuild, timezone or fold/],
+    [[], /say verify, rebuild, timezone, fold, partitions or archive/],
     [['bogus'], /unknown command "bogus"/],
     [['verify', '--frm', 'x'], /Unknown option '--frm'/],
     [['rebuild', '--from', '2026-02-30'], /--from must be a date as YYYY-MM-DD, not "2026-02-30"/],

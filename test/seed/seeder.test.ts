@@ -45,6 +45,9 @@ t.test('the data has the shape of a real shop', async (t) => {
   t.equal(shape.days_with_sales, 30);
   t.ok(shape.busy_customers > 0, 'some customers buy far more than the average of 10');
   t.equal(await verifyDifferences(pool), 0, 'the rollups are exact after the COPY');
+  const { rows: partitions } = await pool.query<{ name: string; n: number }>(
+    `select tableoid::regclass::text as name, count(*)::int as n from sales group by 1 order by 1`);
+  t.same(partitions.map((row) => row.name), ['sales_2026_03'], 'the seeder created its month\'s partition first: nothing in the default partition');
 });
 
 t.test('the seed CLI refuses a database with data unless --append, and checks its flags', async (t) => {
