@@ -20,6 +20,7 @@ declare
   emptied_dimensions text[];
   emptied_days date[];
   emptied_entities bigint[];
+  net_deltas daily_sales_stats_pending[];  -- for the period rows (sql/065)
 begin
   if not pg_try_advisory_xact_lock(1952541803, 1) then  -- ('tank', 1): the rollups' maintenance lock
     return 0;
@@ -48,8 +49,10 @@ begin
   )
   select (select coalesce(sum(deltas), 0) from net),
          array(select dimension from emptied), array(select day from emptied),
-         array(select entity_id from emptied)
-  into folded_deltas, emptied_dimensions, emptied_days, emptied_entities;
+         array(select entity_id from emptied),
+         array(select row(dimension, day, entity_id, sales_count, total_price)::daily_sales_stats_pending from net
+               where sales_count <> 0 or total_price <> 0)
+  into folded_deltas, emptied_dimensions, emptied_days, emptied_entities, net_deltas;
 
   -- A key whose count reached zero has no sales left: its row goes. (A
   -- sibling sub-statement cannot delete a row the upsert just wrote, hence
@@ -61,6 +64,10 @@ begin
       and f.sales_count = 0;
   end if;
 
+  -- The month, year and window rows (sql/065); absent while migrations are undone below 1764059000000.
+  if to_regprocedure('fold_period_sales_stats(daily_sales_stats_pending[])') is not null then
+    perform fold_period_sales_stats(net_deltas);
+  end if;
   return folded_deltas;
 end;
 $$;

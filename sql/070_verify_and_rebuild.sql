@@ -29,6 +29,7 @@ as $$
     on a.day = e.day and a.dimension = e.dimension and a.entity_id = e.entity_id
   where e.sales_count is distinct from a.sales_count
      or e.total_price is distinct from a.total_price
+  union all select * from verify_period_sales_stats(from_day, to_day)  -- the period rows (sql/065); dimension reads "<dimension> <period>"
   order by 1, 2, 3
 $$;
 comment on function verify_daily_sales_stats(date, date) is
@@ -151,6 +152,10 @@ begin
 
   if from_day is null and to_day is null then
     perform rebuild_daily_sales_stats_indexes_attach();
+  end if;
+  -- The month, year and window rows (sql/065); absent while migrations are undone below 1764059000000.
+  if to_regprocedure('rebuild_period_sales_stats(date, date)') is not null then
+    perform rebuild_period_sales_stats(from_day, to_day);
   end if;
   return rebuilt;
 end;

@@ -2,6 +2,8 @@ import { sql, type RawBuilder } from 'kysely';
 import { prepared, type Db } from '../db/kysely.ts';
 import type { StatsDimension } from '../db/schema.ts';
 import type { DimensionInfo } from './dimensions.ts';
+import { periodEntityTotals, periodRowsByName } from './period-rankings.repository.ts';
+import { standingRange } from './standing-ranges.ts';
 import type { SortDirection, SortKey } from './stats-query.ts';
 
 /**
@@ -152,7 +154,15 @@ export function rowsSortedQuery(filter: RangeFilter, sort: SortKey, dir: SortDir
     order by ${order}`;
 }
 
+/**
+ * A page of rows sorted by name, count or total. By name for a standing range
+ * without a search: O(page) from the period rows' name order
+ * (period-rankings.repository.ts). Otherwise, a top-N over the range.
+ */
 export async function rowsSorted(db: Db, filter: RangeFilter, sort: SortKey, dir: SortDirection, limit: number, offset: number): Promise<StatsRow[]> {
+  const standing = sort === 'name' && !filter.entityIds ? standingRange(filter.from, filter.to) : undefined;
+  const ranked = standing && await periodRowsByName(db, filter, standing, dir, limit, offset);
+  if (ranked) return ranked;
   return (await rowsSortedQuery(filter, sort, dir, limit, offset).execute(db)).rows;
 }
 
@@ -198,8 +208,20 @@ export interface EntityTotals extends Totals {
   name: string;
 }
 
-/** Entities of the range with their range totals, ordered and paged: the rows of the pivot and the overview's top 10. */
+/**
+ * Entities of the range with their range totals, ordered and paged: the rows
+ * of the pivot and the overview's top 10. For a standing range (a month, a
+ * year, the last 30 days) without a search, O(page + pending) from the period
+ * rows (period-rankings.repository.ts); otherwise from the range's daily rows.
+ */
 export async function entityTotals(db: Db, filter: RangeFilter, sort: Exclude<SortKey, 'day'>, dir: SortDirection, limit: number, offset: number): Promise<EntityTotals[]> {
+  const standing = filter.entityIds ? undefined : standingRange(filter.from, filter.to);
+  const ranked = standing && await periodEntityTotals(db, filter, standing, sort, dir, limit, offset);
+  return ranked ?? rangeEntityTotals(db, filter, sort, dir, limit, offset);
+}
+
+/** entityTotals by reading every daily row of the range: O(rows in the range). Custom ranges and searches. */
+export async function rangeEntityTotals(db: Db, filter: RangeFilter, sort: Exclude<SortKey, 'day'>, dir: SortDirection, limit: number, offset: number): Promise<EntityTotals[]> {
   const d = dir === 'asc' ? sql`asc` : sql`desc`;
   const order = sort === 'name' ? sql`n.name ${d}, t.entity_id ${d}`
     : sort === 'count' ? sql`t.sales_count ${d}, t.entity_id ${d}`

@@ -1,12 +1,16 @@
 import pg from 'pg';
 import t from 'tap';
 import type { Test } from 'tap';
-import { migrate, migrationStatus } from '../../src/db/migrate.ts';
+import { readdirSync } from 'node:fs';
+import { migrate, migrationStatus, MIGRATIONS_DIR } from '../../src/db/migrate.ts';
 import { insertSales, makeCatalogue, makeSale } from '../factories/sales.ts';
 import { emptyDatabase, testLog } from '../helpers/database.ts';
 import { actualRollups, expectedRollups, fold, pendingDeltas, verifyDifferences } from '../helpers/rollups.ts';
 
 const MIGRATION = /_partitioned-sales$/;
+/** How many migrations a down run undoes to undo the partitioning: it and the ones after it (the period rankings, 1764059000000). */
+const migrationNames = readdirSync(MIGRATIONS_DIR).filter((name) => name.endsWith('.sql')).sort();
+const DOWN_TO_PARTITIONING = migrationNames.length - migrationNames.findIndex((name) => MIGRATION.test(name.replace(/\.sql$/, '')));
 
 /**
  * A database as it was just before the partitioning migration: every
@@ -18,9 +22,9 @@ const MIGRATION = /_partitioned-sales$/;
 async function databaseBeforePartitioning(t: Test) {
   const { url } = await emptyDatabase(t);
   const applied = await migrate(url, 'up', testLog);
-  t.match(applied.at(-1), MIGRATION, 'the partitioning migration is the newest');
-  const undone = await migrate(url, 'down', testLog, 1);
-  t.match(undone[0], MIGRATION);
+  t.match(applied.at(-DOWN_TO_PARTITIONING), MIGRATION, 'the partitioning migration, and the ones after it');
+  const undone = await migrate(url, 'down', testLog, DOWN_TO_PARTITIONING);
+  t.match(undone.at(-1), MIGRATION);
   const pool = new pg.Pool({ connectionString: url, max: 2 });
   pool.on('error', () => {});
   t.teardown(() => pool.end());
@@ -91,7 +95,7 @@ t.test('the migration partitions a sales table with rows in it by month, and the
   const [lastBeforeDown] = await insertSales(pool, [makeSale(c, { created_at: '2026-02-02T00:00:00Z' })]);
   const beforeDown = await actualRollups(pool);
   const rowsBeforeDown = await salesRows(pool);
-  await migrate(url, 'down', testLog, 1);
+  await migrate(url, 'down', testLog, DOWN_TO_PARTITIONING);
   t.equal(await relkind(pool), 'r', 'a plain table after the down migration');
   t.same(await salesRows(pool), rowsBeforeDown);
   t.same(await actualRollups(pool), beforeDown, 'the down migration does not touch the rollups either');
@@ -114,7 +118,7 @@ t.test('the down migration puts archived months back, and refuses when a month w
   await insertSales(pool, ['2026-01-05', '2026-02-05', '2026-03-05'].map((day) => makeSale(c, { created_at: `${day}T10:00:00Z` })));
   const rollups = await actualRollups(pool);
   await pool.query(`select * from archive_sales_before('2026-02-01')`);
-  await migrate(url, 'down', testLog, 1);
+  await migrate(url, 'down', testLog, DOWN_TO_PARTITIONING);
   const { rows } = await pool.query<{ n: number }>('select count(*)::int as n from sales');
   t.equal(rows[0]!.n, 3, 'the archived January is back in the plain table');
   t.same(await actualRollups(pool), rollups);
@@ -124,6 +128,6 @@ t.test('the down migration puts archived months back, and refuses when a month w
   await migrate(url, 'up', testLog);
   t.equal(await verifyDifferences(pool), 0);
   await pool.query(`select * from archive_sales_before('2026-03-01', true)`);
-  await t.rejects(migrate(url, 'down', testLog, 1), { message: /archived months were dropped/ });
+  await t.rejects(migrate(url, 'down', testLog, DOWN_TO_PARTITIONING), { message: /archived months were dropped/ });
   t.equal(await relkind(pool), 'p', 'nothing undone');
 });

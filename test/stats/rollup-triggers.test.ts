@@ -203,8 +203,12 @@ t.test('rebuild recounts a range and adopts sales that predate the triggers', as
 
   const { rows } = await pool.query(`select rebuild_daily_sales_stats('2026-03-10', '2026-03-12') as n`);
   t.equal(rows[0].n, '6', 'two days x three dimensions');
-  const left = await pool.query<{ day: string }>('select day::text from verify_daily_sales_stats()');
-  t.same([...new Set(left.rows.map((row) => row.day))], ['2026-03-20'], 'only the day outside the range still differs');
+  const left = await pool.query<{ day: string; dimension: string }>('select day::text, dimension from verify_daily_sales_stats()');
+  const daily = left.rows.filter((row) => !row.dimension.includes(' '));
+  t.same([...new Set(daily.map((row) => row.day))], ['2026-03-20'], 'only the day outside the range still differs');
+  // The period rows (sql/065: "<dimension> month", "<dimension> year") that hold that day differ too.
+  t.same([...new Set(left.rows.filter((row) => row.dimension.includes(' ')).map((row) => row.day))].sort(), ['2026-01-01', '2026-03-01'],
+    'and so do its month and its year');
 
   await pool.query('select rebuild_daily_sales_stats()');
   t.equal(await verifyDifferences(pool), 0, 'a full rebuild adopts everything');
