@@ -95,7 +95,6 @@ async function copyChunks(side: Side, from: number, size: number, entities: Enti
         throw error;
       }
       done += rows;
-      progress(done);
     }
   } finally {
     client.release();
