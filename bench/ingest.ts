@@ -10,18 +10,18 @@
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../src/config.ts';
-import { DatabaseUnavailableError, describeTarget } from '../src/db/connection-check.ts';
+import { loadConfig } from '../src/config.ts';
+import { describeTarget } from '../src/db/connection-check.ts';
 import { openDatabase } from '../src/db/open-database.ts';
 import { createLogger } from '../src/logger.ts';
-import { caseCopy, caseInsertSelect, caseUpdate } from './ingest/bulk-cases.ts';
-import { type ConcurrentCase, caseConcurrent, hotSales, spreadSales } from './ingest/concurrent-cases.ts';
+import { runIngestCases } from './ingest/cases.ts';
 import { createSides, dropDatabases, seedDimensions } from './ingest/databases.ts';
 import { finalDifferences, measureMaintenance } from './ingest/maintenance.ts';
-import { settle } from './ingest/measure.ts';
-import { type BenchOptions, CONCURRENCY, type CaseResult, DATABASES, DIMENSIONS, FULL, ROWS_PER_MULTI_ROW_INSERT, type Side, UsageError } from './ingest/model.ts';
-import { int, note, scaled } from './ingest/progress.ts';
+import { type BenchOptions, DATABASES, DIMENSIONS, type Maintenance, type Side, UsageError } from './ingest/model.ts';
+import { int, note } from './ingest/progress.ts';
 import { errorsOf, printReport } from './ingest/report.ts';
+import { runCli } from './shared/cli.ts';
+import { numberFlag } from './shared/flags.ts';
 
 const USAGE = `Usage: npm run bench:ingest -- [options]
 
@@ -70,13 +70,6 @@ function parseOptions(argv: string[]): BenchOptions | 'help' {
   };
 }
 
-function numberFlag(flag: string, raw: string | undefined, fallback: number, valid: (x: number) => boolean, expected: string): number {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(value) || !valid(value)) throw new UsageError(`${flag} takes ${expected}, not "${raw}"`);
-  return value;
-}
-
 // ---------------------------------------------------------------------------
 // Main
 
@@ -97,31 +90,16 @@ async function runBenchmark(options: BenchOptions): Promise<number> {
     note('seeding the dimension tables');
     const entities = await seedDimensions(sides);
 
-    const results: CaseResult[] = [];
-    await settle(sides);
-    const copy = await caseCopy(sides, entities, scaled(FULL.copyRows, options.scale));
-    results.push(copy);
-    await settle(sides);
-    const maintenance = await measureMaintenance(rollups, copy.runs.rollups[0]!.postFoldMs);
-    await settle(sides);
-    results.push(await caseInsertSelect(sides, entities, FULL.insertSelectBatches, scaled(FULL.insertSelectRows, options.scale)));
-    const concurrent: ConcurrentCase[] = [
-      { key: 'c', title: `(c) single-row INSERTs, ${CONCURRENCY} connections, spread keys`, rowsPerStatement: 1, keys: spreadSales },
-      { key: 'd', title: `(d) single-row INSERTs, ${CONCURRENCY} connections, one hot key`, rowsPerStatement: 1, keys: hotSales },
-      { key: 'c2', title: `(c2) ${ROWS_PER_MULTI_ROW_INSERT}-row INSERTs, ${CONCURRENCY} connections, spread keys`, rowsPerStatement: ROWS_PER_MULTI_ROW_INSERT, keys: spreadSales },
-    ];
-    for (const spec of concurrent) {
-      await settle(sides);
-      results.push(await caseConcurrent(sides, entities, spec, options));
-    }
-    await settle(sides);
-    results.push(await caseUpdate(sides, entities, scaled(FULL.updateRows, options.scale)));
+    let maintenance: Maintenance | undefined;
+    const results = await runIngestCases(sides, entities, options, async (copy) => {
+      maintenance = await measureMaintenance(rollups, copy.runs.rollups[0]!.postFoldMs);
+    });
 
     note('verifying the rollups after all cases');
     const final = await finalDifferences(rollups);
-    printReport(header, results, maintenance, final);
+    printReport(header, results, maintenance!, final);
     const errors = results.reduce((sum, r) => sum + errorsOf(r).deadlocks + errorsOf(r).serializationFailures, 0);
-    return final.differences === 0 && maintenance.verifyDifferences === 0 && errors === 0 ? 0 : 1;
+    return final.differences === 0 && maintenance!.verifyDifferences === 0 && errors === 0 ? 0 : 1;
   } finally {
     await Promise.all(sides.map((side) => side.pool.end()));
     if (options.keep) note(`kept ${Object.values(DATABASES).join(' and ')}`);
@@ -130,26 +108,4 @@ async function runBenchmark(options: BenchOptions): Promise<number> {
   }
 }
 
-async function main(argv: string[]): Promise<number> {
-  try {
-    const options = parseOptions(argv);
-    if (options === 'help') {
-      process.stdout.write(USAGE);
-      return 0;
-    }
-    return await runBenchmark(options);
-  } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`bench:ingest: ${error.message} (see --help)\n`);
-      return 2;
-    }
-    if (error instanceof ConfigError || error instanceof DatabaseUnavailableError) {
-      process.stderr.write(`bench:ingest: ${error.message}\n`);
-      return 3;
-    }
-    process.stderr.write(`bench:ingest: ${(error as Error)?.stack ?? String(error)}\n`);
-    return 1;
-  }
-}
-
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await runCli('bench:ingest', USAGE, process.argv.slice(2), parseOptions, runBenchmark);

@@ -26,9 +26,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
 import pg from 'pg';
-import { hashPassword } from '../src/auth/password.ts';
 import { loadConfig } from '../src/config.ts';
 import type { DatabasePooling } from '../src/config.ts';
 import { createDb } from '../src/db/kysely.ts';
@@ -46,6 +44,7 @@ import { createReadRouting } from '../src/db/read-replicas.ts';
 import { launchPgBouncer } from '../test/helpers/pgbouncer.ts';
 // The tests' primary-and-replica maker (initdb, a base backup, free ports, run as postgres when root).
 import { launchReplicaPair, serverMajor, type ReplicaPair } from '../test/helpers/replica.ts';
+import { addBenchUser, type Latency, load as loadUrl, percentile, signIn } from './shared/http-load.ts';
 
 const USAGE = `Usage: npm run bench:pages -- [--sales 1000000,10000000] [--seconds 15] [--connections 10] [--via-pgbouncer | --via-replica] [--rounds 3]`;
 const { values } = parseArgs({ options: {
@@ -71,7 +70,6 @@ if (scales.some((n) => !Number.isInteger(n) || n < 1) || !(seconds > 0) || !(con
 /** A fixed last day: the same data and the same 30-day range on every run. */
 const END_DAY = '2025-12-31';
 const FROM = '2025-12-02';
-const PASSWORD = 'bench-password-0123456789';
 const log = createLogger('warn');
 const config = loadConfig({ ...process.env, LOG_LEVEL: 'silent', LOGIN_ATTEMPTS_PER_MINUTE: '10000' });
 const server = await openDatabase(config, log);
@@ -80,12 +78,12 @@ let pair: ReplicaPair | undefined;
 /** Where the benchmark's databases are: the server, or with --via-replica the pair's primary. */
 let adminUrl = server.adminUrl;
 
-interface Latency { rps: number; p50: number; p99: number; serverP50?: number; serverP99?: number }
 interface Result extends Latency { label: string; scale: number }
 const results: Result[] = [];
 /** reply.elapsedTime of every response during the current load. */
 const serverTimes: number[] = [];
 const say = (text: string) => process.stderr.write(`${text}\n`);
+const load = (url: string, headers: Record<string, string>) => loadUrl(url, headers, { connections, seconds, serverTimes, say });
 
 try {
   if (viaReplica) {
@@ -140,7 +138,7 @@ async function runScale(sales: number): Promise<void> {
     } else {
       say(`reusing ${name} (${sales.toLocaleString('en')} sales)`);
     }
-    await pool.query(`insert into users (name, password_hash) values ('bench', $1) on conflict do nothing`, [await hashPassword(PASSWORD)]);
+    await addBenchUser(pool);
     if (viaPgBouncer) {
       await comparePooling(url, name, sales);
       return;
@@ -289,36 +287,6 @@ async function dropUnlessSeeded(name: string, sales: number): Promise<void> {
     });
     if (!seeded) await admin.query(`drop database ${admin.escapeIdentifier(name)} with (force)`);
   });
-}
-
-async function signIn(base: string): Promise<string> {
-  const page = await fetch(`${base}/login`);
-  const csrfCookie = page.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-  const token = /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]!.replaceAll('&#x3D;', '=');
-  const response = await fetch(`${base}/login`, {
-    method: 'POST', redirect: 'manual',
-    headers: { cookie: csrfCookie, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ _csrf: token, name: 'bench', password: PASSWORD }).toString(),
-  });
-  if (response.status !== 303) throw new Error(`sign-in failed: ${response.status}`);
-  return [csrfCookie, ...response.headers.getSetCookie().map((c) => c.split(';')[0])].join('; ');
-}
-
-function percentile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-}
-
-async function load(url: string, headers: Record<string, string>): Promise<Latency> {
-  say(`autocannon ${connections} connections, ${seconds} s: ${url}${headers['if-none-match'] ? ' (If-None-Match)' : ''}`);
-  serverTimes.length = 0;
-  // A worker thread: the load generator must not share the app's event loop.
-  const result = await autocannon({ url, connections, duration: seconds, headers, workers: 1 });
-  if (result.non2xx > 0 && !headers['if-none-match']) throw new Error(`${result.non2xx} responses were not 2xx for ${url}`);
-  const server = [...serverTimes].sort((a, b) => a - b);
-  return {
-    rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99,
-    serverP50: percentile(server, 0.5), serverP99: percentile(server, 0.99),
-  };
 }
 
 /** The page's numbers by GROUP BY over sales: its 51 rows (one to tell whether a next page exists) and the range totals. */

@@ -14,10 +14,15 @@ export function errorsOf(result: CaseResult): { deadlocks: number; serialization
   };
 }
 
+/** Rollups rows/s ÷ baseline rows/s, medians of the runs. */
+export function caseRatio(result: CaseResult): number {
+  return median(result.runs.rollups.map(rate)) / median(result.runs.baseline.map(rate));
+}
+
 export function tableRow(result: CaseResult): string {
   const baseline = median(result.runs.baseline.map(rate));
   const rollups = median(result.runs.rollups.map(rate));
-  const ratio = rollups / baseline;
+  const ratio = caseRatio(result);
   let inclFold = '—';
   const wanted = RATIO_TARGETS[result.key];
   let target = wanted === undefined ? '—' : `>= ${wanted.toFixed(2)} ${ratio >= wanted ? '✓' : '✗'}`;

@@ -1,0 +1,46 @@
+/** The pages of the issue's targets, served on the full-schema side and loaded by autocannon as bench:pages does. */
+import { loadConfig } from '../../src/config.ts';
+import { createDb } from '../../src/db/kysely.ts';
+import { createPool } from '../../src/db/pool.ts';
+import { build } from '../../src/http/app.ts';
+import { type Logger } from '../../src/logger.ts';
+import { DIMENSIONS, type Side } from '../ingest/model.ts';
+import { note } from '../ingest/progress.ts';
+import { addBenchUser, type Latency, load, signIn } from '../shared/http-load.ts';
+
+const TO = DIMENSIONS.endDay;
+const FROM = '2025-12-02'; // the 30 days ending on the span's last day
+const range = `from=${FROM}&to=${TO}`;
+export const PAGES: Record<string, string> = {
+  agents: `/stats/agents?${range}`,
+  customers: `/stats/customers?${range}&per_page=50`,
+  overview: `/?${range}`,
+  'customers by total': `/stats/customers?${range}&sort=total&dir=desc&per_page=50`,
+  'customers pivot': `/stats/customers?${range}&view=pivot`,
+};
+
+export async function measurePages(rollups: Side, log: Logger, options: { seconds: number; connections: number }): Promise<Record<string, Latency>> {
+  const config = loadConfig({ ...process.env, LOG_LEVEL: 'silent', LOGIN_ATTEMPTS_PER_MINUTE: '10000' });
+  await addBenchUser(rollups.pool);
+  // A pool of the app's own, as large as bench:pages gives it.
+  const pool = createPool(rollups.url, log, { max: 12 });
+  const db = createDb(pool);
+  const app = await build(config, { pool, db, log });
+  const serverTimes: number[] = [];
+  // Server latency, apart from autocannon's queueing on a small machine.
+  app.addHook('onResponse', async (_request, reply) => {
+    serverTimes.push(reply.elapsedTime);
+  });
+  const results: Record<string, Latency> = {};
+  try {
+    const base = await app.listen({ host: '127.0.0.1', port: 0 });
+    const cookie = await signIn(base);
+    for (const [label, path] of Object.entries(PAGES)) {
+      results[label] = await load(base + path, { cookie }, { ...options, serverTimes, say: note });
+    }
+  } finally {
+    await app.close();
+    await db.destroy();
+  }
+  return results;
+}
