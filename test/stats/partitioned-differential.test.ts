@@ -1,11 +1,9 @@
 import fc from 'fast-check';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import t from 'tap';
 import { insertSales, makeCatalogue, type Catalogue, type SaleValues } from '../factories/sales.ts';
 import { freshDatabase } from '../helpers/database.ts';
+import { copySales, existingSale, runBatches } from '../helpers/sale-writes.ts';
 import { actualRollups, type RollupRow } from '../helpers/rollups.ts';
 
 /**
@@ -89,18 +87,6 @@ async function partitionExists(client: pg.PoolClient, name: string): Promise<boo
   return rows[0]?.present ?? false;
 }
 
-async function existingSale(client: pg.PoolClient, target: number): Promise<string | undefined> {
-  const { rows } = await client.query<{ id: string }>('select id from sales order by id offset $1 limit 1', [target]);
-  if (rows[0]) return rows[0].id;
-  const { rows: any } = await client.query<{ id: string }>('select id from sales order by id limit 1');
-  return any[0]?.id;
-}
-
-async function copyLines(client: pg.PoolClient, table: string, sales: SaleValues[]) {
-  const lines = sales.map((s) => `${s.customer_id},${s.product_id},${s.sales_agent_id},${s.price},${s.created_at}\n`);
-  await pipeline(Readable.from(lines), client.query(copyFrom(`copy ${table} (customer_id, product_id, sales_agent_id, price, created_at) from stdin with (format csv)`)));
-}
-
 async function apply(client: pg.PoolClient, c: Catalogue, op: Op): Promise<void> {
   switch (op.kind) {
     case 'insert':
@@ -116,14 +102,14 @@ async function apply(client: pg.PoolClient, c: Catalogue, op: Op): Promise<void>
       return;
     }
     case 'copy':
-      await copyLines(client, 'sales', op.sales.map((spec) => toSale(c, spec)));
+      await copySales(client, 'sales', op.sales.map((spec) => toSale(c, spec)));
       return;
     case 'copyIntoPartition': {
       const sales = op.sales.map((spec) => toSale(c, spec));
       const table = await partitionOf(client, sales[0]!.created_at);
       const fitting: SaleValues[] = [];
       for (const sale of sales) if ((await partitionOf(client, sale.created_at)) === table) fitting.push(sale);
-      await copyLines(client, table, fitting);
+      await copySales(client, table, fitting);
       return;
     }
     case 'update': {
@@ -233,19 +219,7 @@ t.test('after any sequence of writes, partition maintenance and archiving, the r
   await fc.assert(
     fc.asyncProperty(fc.array(batchArb, { minLength: 1, maxLength: 6 }), async (batches) => {
       await reset(pool);
-      const client = await pool.connect();
-      try {
-        for (const batch of batches) {
-          await client.query('begin');
-          for (const op of batch.ops) await applyOrRefused(client, catalogue, op);
-          await client.query(batch.ending);
-        }
-      } catch (error) {
-        await client.query('rollback');
-        throw error;
-      } finally {
-        client.release();
-      }
+      await runBatches(pool, batches, (client, op) => applyOrRefused(client, catalogue, op));
       runs++;
       const { rows: [archive] } = await pool.query<{ n: number }>('select count(*)::int as n from sales_archived_months');
       if (archive!.n > 0) archivedRuns++;

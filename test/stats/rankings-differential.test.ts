@@ -1,8 +1,5 @@
 import fc from 'fast-check';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import t from 'tap';
 import type { Db } from '../../src/db/kysely.ts';
 import { addDays } from '../../src/stats/days.ts';
@@ -13,6 +10,7 @@ import { entityTotals, rangeEntityTotals, rangeTotals, rowsSorted, rowsSortedQue
 import type { SortDirection } from '../../src/stats/stats-query.ts';
 import { insertSales, makeCatalogue, type Catalogue, type SaleValues } from '../factories/sales.ts';
 import { freshDatabase } from '../helpers/database.ts';
+import { copySales, existingSale, runBatches, updateSale } from '../helpers/sale-writes.ts';
 import { verifyDifferences } from '../helpers/rollups.ts';
 
 /**
@@ -69,12 +67,6 @@ function toSale(c: Catalogue, spec: SaleSpec): SaleValues {
   };
 }
 
-async function existingSale(client: pg.PoolClient, target: number): Promise<string | undefined> {
-  const { rows } = await client.query<{ id: string }>('select id from sales order by id offset $1 limit 1', [target]);
-  if (rows[0]) return rows[0].id;
-  return (await client.query<{ id: string }>('select id from sales order by id limit 1')).rows[0]?.id;
-}
-
 const tables = ['sales_agents', 'products', 'customers'] as const;
 
 async function apply(client: pg.PoolClient, c: Catalogue, op: Op): Promise<void> {
@@ -82,27 +74,13 @@ async function apply(client: pg.PoolClient, c: Catalogue, op: Op): Promise<void>
     case 'insert':
       await insertSales(client, op.sales.map((spec) => toSale(c, spec)));
       return;
-    case 'copy': {
-      const lines = op.sales.map((spec) => {
-        const s = toSale(c, spec);
-        return `${s.customer_id},${s.product_id},${s.sales_agent_id},${s.price},${s.created_at}\n`;
-      });
-      await pipeline(Readable.from(lines), client.query(copyFrom('copy sales (customer_id, product_id, sales_agent_id, price, created_at) from stdin with (format csv)')));
+    case 'copy':
+      await copySales(client, 'sales', op.sales.map((spec) => toSale(c, spec)));
       return;
-    }
     case 'update': {
       const id = await existingSale(client, op.target);
       if (!id) return;
-      const s = toSale(c, op.value);
-      const set = {
-        price: ['price = $2', [s.price]],
-        sales_agent_id: ['sales_agent_id = $2', [s.sales_agent_id]],
-        customer_id: ['customer_id = $2', [s.customer_id]],
-        created_at: ['created_at = $2', [s.created_at]],
-        all: ['price = $2, sales_agent_id = $3, product_id = $4, customer_id = $5, created_at = $6', [s.price, s.sales_agent_id, s.product_id, s.customer_id, s.created_at]],
-      } as const;
-      const [clause, values] = set[op.column];
-      await client.query(`update sales set ${clause} where id = $1`, [id, ...values]);
+      await updateSale(client, id, op.column, toSale(c, op.value));
       return;
     }
     case 'updateMany':
@@ -230,19 +208,7 @@ t.test('after any sequence of writes, renames, folds, slides and rebuilds the st
       await pool.query('truncate sales');
       await pool.query(`select set_stats_time_zone('UTC')`);
       await pool.query(`select slide_period_sales_stats_window('2026-01-10')`);
-      const client = await pool.connect();
-      try {
-        for (const batch of batches) {
-          await client.query('begin');
-          for (const op of batch.ops) await apply(client, catalogue, op);
-          await client.query(batch.ending);
-        }
-      } catch (error) {
-        await client.query('rollback');
-        throw error;
-      } finally {
-        client.release();
-      }
+      await runBatches(pool, batches, (client, op) => apply(client, catalogue, op));
       runs++;
       const differences = await verifyDifferences(pool);
       lastMismatches = await compareRankings(pool, db, page);

@@ -1,11 +1,9 @@
 import fc from 'fast-check';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import t from 'tap';
 import { insertSales, makeCatalogue, type Catalogue, type SaleValues } from '../factories/sales.ts';
 import { freshDatabase } from '../helpers/database.ts';
+import { copySales, existingSale, runBatches, updateSale } from '../helpers/sale-writes.ts';
 import { actualRollups, expectedRollups, verifyDifferences } from '../helpers/rollups.ts';
 
 /**
@@ -53,41 +51,18 @@ function toSale(c: Catalogue, spec: SaleSpec): SaleValues {
   };
 }
 
-async function existingSale(client: pg.PoolClient, target: number): Promise<string | undefined> {
-  const { rows } = await client.query<{ id: string }>('select id from sales order by id offset $1 limit 1', [target]);
-  if (rows[0]) return rows[0].id;
-  const { rows: any } = await client.query<{ id: string }>('select id from sales order by id limit 1');
-  return any[0]?.id;
-}
-
 async function apply(client: pg.PoolClient, c: Catalogue, op: Op): Promise<void> {
   switch (op.kind) {
     case 'insert':
       await insertSales(client, op.sales.map((spec) => toSale(c, spec)));
       return;
-    case 'copy': {
-      const lines = op.sales.map((spec) => {
-        const s = toSale(c, spec);
-        return `${s.customer_id},${s.product_id},${s.sales_agent_id},${s.price},${s.created_at}\n`;
-      });
-      await pipeline(Readable.from(lines), client.query(copyFrom('copy sales (customer_id, product_id, sales_agent_id, price, created_at) from stdin with (format csv)')));
+    case 'copy':
+      await copySales(client, 'sales', op.sales.map((spec) => toSale(c, spec)));
       return;
-    }
     case 'update': {
       const id = await existingSale(client, op.target);
       if (!id) return;
-      const s = toSale(c, op.value);
-      const set = {
-        price: ['price = $2', [s.price]],
-        sales_agent_id: ['sales_agent_id = $2', [s.sales_agent_id]],
-        product_id: ['product_id = $2', [s.product_id]],
-        customer_id: ['customer_id = $2', [s.customer_id]],
-        created_at: ['created_at = $2', [s.created_at]],
-        all: ['price = $2, sales_agent_id = $3, product_id = $4, customer_id = $5, created_at = $6', [s.price, s.sales_agent_id, s.product_id, s.customer_id, s.created_at]],
-        nothing: ['updated_at = now()', []],
-      } as const;
-      const [clause, values] = set[op.column];
-      await client.query(`update sales set ${clause} where id = $1`, [id, ...values]);
+      await updateSale(client, id, op.column, toSale(c, op.value));
       return;
     }
     case 'updateMany': {
@@ -136,19 +111,7 @@ t.test('after any sequence of writes the rollups equal a GROUP BY over sales', a
     fc.asyncProperty(fc.array(batchArb, { minLength: 1, maxLength: 8 }), async (batches) => {
       await pool.query('truncate sales');
       await pool.query(`select set_stats_time_zone('UTC')`);
-      const client = await pool.connect();
-      try {
-        for (const batch of batches) {
-          await client.query('begin');
-          for (const op of batch.ops) await apply(client, catalogue, op);
-          await client.query(batch.ending);
-        }
-      } catch (error) {
-        await client.query('rollback');
-        throw error;
-      } finally {
-        client.release();
-      }
+      await runBatches(pool, batches, (client, op) => apply(client, catalogue, op));
       runs++;
       const differences = await verifyDifferences(pool);
       const actual = await actualRollups(pool);
