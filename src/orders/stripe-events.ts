@@ -117,7 +117,11 @@ export async function applyStripeEvent(trx: Trx, deps: PaymentDeps, event: Strip
       // Only our own refunds (order refund_pending): whether one from the dashboard is whole, charge.refunded says.
       const order = await trx.selectFrom('orders').select('payment_state').where('id', '=', orderId).executeTakeFirst();
       if (order?.payment_state !== 'refund_pending') return 'ignored: no refund pending';
-      return completeRefund(trx, deps, { orderId, reason: 'refunded', source });
+      // The credit note says why the refund was asked for, whether this webhook or the refund job gets there first.
+      const asked = await trx.selectFrom('order_events').select('reason')
+        .where('order_id', '=', orderId).where('dimension', '=', 'payment').where('to_state', '=', 'refund_pending')
+        .orderBy('id', 'desc').limit(1).executeTakeFirst();
+      return completeRefund(trx, deps, { orderId, reason: asked?.reason ?? 'refunded', source });
     }
     default:
       return `ignored: ${event.type}`;
