@@ -37,10 +37,24 @@ export async function measurePages(rollups: Side, log: Logger, options: { second
     const cookie = await signIn(base);
     for (const [label, path] of Object.entries(PAGES)) {
       results[label] = await load(base + path, { cookie }, { ...options, serverTimes, say: note });
+      await drain(pool);
     }
   } finally {
     await app.close();
     await db.destroy();
   }
   return results;
+}
+
+/**
+ * Waits until the app's pool is idle. autocannon ends its load by closing its
+ * sockets, but the server goes on with the requests it had taken: a slow page
+ * (the pivot at 1M sales) leaves seconds of queries behind, which would run
+ * into the next page's load, or fail once the pool is closed.
+ */
+async function drain(pool: { totalCount: number; idleCount: number; waitingCount: number }): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while ((pool.totalCount > pool.idleCount || pool.waitingCount > 0) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
