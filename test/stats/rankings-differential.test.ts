@@ -1,7 +1,8 @@
 import fc from 'fast-check';
-import pg from 'pg';
+import type pg from 'pg';
 import t, { type Test } from 'tap';
 import type { Db } from '../../src/db/kysely.ts';
+import { createPool } from '../../src/db/pool.ts';
 import { addDays } from '../../src/stats/days.ts';
 import { dimensions, type DimensionInfo } from '../../src/stats/dimensions.ts';
 import { periodEntityTotals, periodRowsByName } from '../../src/stats/period-rankings.repository.ts';
@@ -9,7 +10,7 @@ import { standingRange, type StandingRange } from '../../src/stats/standing-rang
 import { entityTotals, rangeEntityTotals, rangeTotals, rowsSorted, rowsSortedQuery } from '../../src/stats/stats.repository.ts';
 import type { SortDirection } from '../../src/stats/stats-query.ts';
 import { insertSales, makeCatalogue, type Catalogue, type SaleValues } from '../factories/sales.ts';
-import { freshDatabase } from '../helpers/database.ts';
+import { freshDatabase, testLog } from '../helpers/database.ts';
 import { copySales, existingSale, runBatches, updateSale } from '../helpers/sale-writes.ts';
 import { verifyDifferences } from '../helpers/rollups.ts';
 
@@ -137,8 +138,8 @@ const normalRow = (row: RankedRow) => ({ day: row.day, ...normal(row) });
  * the answer; the engine's own reads keep the server's settings.
  */
 function oraclePool(t: Test, url: string): pg.Pool {
-  const oracle = new pg.Pool({ connectionString: url, max: 1, options: '-c max_parallel_workers_per_gather=0 -c jit=off' });
-  oracle.on('error', () => {}); // the teardown's drop with (force) may end it first
+  // createPool: the engine's type parsers, and an idle connection ended by the teardown's drop with (force) is only logged.
+  const oracle = createPool(url, testLog, { max: 1, options: '-c max_parallel_workers_per_gather=0 -c jit=off' });
   t.teardown(() => oracle.end());
   return oracle;
 }
