@@ -94,7 +94,11 @@ await runCommand('stats', usage, async () => {
         const range = month ? month : fromDay || toDay ? `${fromDay ?? 'the first day'} to ${toDay ?? 'the last day'}` : 'every day';
         process.stderr.write(`rebuilding ${range}…\n`);
         const rows = await rebuildRollups(db, fromDay, toDay);
-        process.stdout.write(`rebuilt ${rows} rollup rows in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+        const seconds = ((performance.now() - started) / 1000).toFixed(1);
+        // A ranged rebuild writes only the rows that differed from the recount (sql/070); a full one rewrites them all.
+        process.stdout.write(fromDay || toDay
+          ? `rebuilt ${range}: ${rows} daily rollup rows corrected in ${seconds} s\n`
+          : `rebuilt ${rows} rollup rows in ${seconds} s\n`);
       });
     }
     case 'timezone': {

@@ -128,7 +128,7 @@ t.test('stats verify and rebuild --month work on one month', async (t) => {
 
   result = await runCli('stats', ['rebuild', '--month', '2026-11'], env);
   t.equal(result.code, 0, result.stderr);
-  t.match(result.stdout, /rebuilt 3 rollup rows/);
+  t.match(result.stdout, /^rebuilt 2026-11: 3 daily rollup rows corrected in /, "November's three rows, no more");
   t.equal((await runCli('stats', ['verify', '--month', '2026-11'], env)).code, 0);
   result = await runCli('stats', ['verify'], env);
   t.equal(result.code, 1, 'October still differs');
