@@ -96,3 +96,20 @@ t.test('a rebuild of a cut year keeps the year the sum of its months, whatever t
   await rebuild(pool, '2026-02-01', '2026-02-28');
   t.equal(await verifyDifferences(pool), 0, 'rebuilding February repairs it and its year');
 });
+
+t.test('a ranged verify compares the periods wholly inside its days, and only those', async (t) => {
+  const { pool } = await freshDatabase(t);
+  await seed(pool);
+  await pool.query(`update period_sales_stats_folded set sales_count = sales_count + 1
+                    where dimension = 'agent' and period in ('month', 'year')`);
+  const reported = async (from: string, to: string) => (await pool.query<{ day: string; dimension: string }>(
+    `select day::text, dimension from verify_daily_sales_stats($1, $2) where dimension like 'agent %'`, [from, to]))
+    .rows.map((row) => `${row.dimension} ${row.day}`).sort();
+  t.same(await reported('2026-03-01', '2026-03-31'), ['agent month 2026-03-01', 'agent month 2026-03-01'], 'March, whole: its month rows (two agents), not the year');
+  t.same(await reported('2026-03-02', '2026-03-31'), [], 'a day short of March: no period is wholly inside');
+  t.same(await reported('2026-02-01', '2026-03-30'), ['agent month 2026-02-01'], 'February whole, March cut');
+  t.same(await reported('2026-01-01', '2026-12-31'),
+    ['agent month 2026-02-01', 'agent month 2026-03-01', 'agent month 2026-03-01', 'agent year 2026-01-01', 'agent year 2026-01-01'],
+    'the year: every month and the year rows');
+  t.same(await reported('2025-12-31', '2027-01-01'), await reported('2026-01-01', '2026-12-31'), 'a range a day wider each side: the same periods');
+});
